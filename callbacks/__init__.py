@@ -1,0 +1,14 @@
+"""The behaviour of each page, one module per page (same names as pages/).
+
+Each module has `register(app, services)`, which adds its callbacks with
+`dashboard.auth.guarded_callback` and the roles allowed to call them.
+"""
+
+from callbacks import account, admin_audit, admin_users, home
+
+PAGE_CALLBACKS = (home, account, admin_users, admin_audit)
+
+
+def register_all(app, services) -> None:
+    for module in PAGE_CALLBACKS:
+        module.register(app, services)

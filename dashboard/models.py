@@ -1,0 +1,174 @@
+"""ORM models.
+
+The first five classes map the original MySQL schema (shared/docs/seed-schema.sql) with
+its exact table and column names, so a hospital that created those tables keeps its rows.
+Everything added since lives in new tables brought in by Alembic migrations.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# MySQL's BIGINT AUTO_INCREMENT; SQLite only auto-increments an INTEGER PRIMARY KEY.
+BigIntegerId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+# --- The original schema ---------------------------------------------------------------
+
+
+class Staff(Base):
+    __tablename__ = "staff"
+
+    staff_id: Mapped[str] = mapped_column("Staff_ID", String(80), primary_key=True)
+    password_hash: Mapped[str] = mapped_column("Password", String(80))
+    name: Mapped[str | None] = mapped_column("StaffName", String(80))
+
+
+class Doctor(Base):
+    __tablename__ = "doctor"
+
+    doctor_id: Mapped[str] = mapped_column("Doctor_ID", String(255), primary_key=True)
+    username: Mapped[str] = mapped_column("Username", String(255), unique=True)
+    password_hash: Mapped[str] = mapped_column("Password", String(255))
+
+
+class PatientProfile(Base):
+    __tablename__ = "patient_profile"
+
+    patient_id: Mapped[str] = mapped_column("Patient_ID", String(20), primary_key=True)
+    name: Mapped[str] = mapped_column("Patient_Name", String(45))
+    age: Mapped[int] = mapped_column("Age", Integer)
+    gender: Mapped[str] = mapped_column("Gender", String(45))
+    address: Mapped[str] = mapped_column("Address", String(60))
+    email: Mapped[str] = mapped_column("Email_ID", String(45))
+    personal_contact: Mapped[int] = mapped_column("Personal_Contact", BigInteger)
+    emergency_contact: Mapped[int] = mapped_column("Emergency_Contact", BigInteger)
+    doctor_id: Mapped[str | None] = mapped_column(
+        "Doctor_ID", String(255), ForeignKey("doctor.Doctor_ID"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column("Created_At", DateTime)
+    staff_username: Mapped[str] = mapped_column("Staff_Username", String(80))
+
+
+class RiskInput(Base):
+    """One entry of cardiovascular risk factors (the original `input` table)."""
+
+    __tablename__ = "input"
+
+    record_id: Mapped[int] = mapped_column("Record_ID", Integer, primary_key=True)
+    patient_id: Mapped[str | None] = mapped_column("Patient_ID", String(20), index=True)
+    smoker: Mapped[bool] = mapped_column("Smoker", Boolean)
+    diabetic: Mapped[bool] = mapped_column("Diabetic", Boolean)
+    cholesterol: Mapped[float] = mapped_column("Cholesterol", Float)
+    hdl: Mapped[int] = mapped_column("HDL", Integer)
+    blood_pressure: Mapped[float] = mapped_column("Blood_Pressure", Float)
+    other_issues: Mapped[str] = mapped_column("Other_Issues", String(200), default="")
+    generated_at: Mapped[str] = mapped_column("Generated_AT", String(45))
+    doctor_id: Mapped[str | None] = mapped_column("Doctor_ID", String(20))
+
+
+class EcgReport(Base):
+    __tablename__ = "ecg_reports"
+
+    report_id: Mapped[str] = mapped_column(String(50), primary_key=True)
+    patient_id: Mapped[str] = mapped_column(
+        String(20), ForeignKey("patient_profile.Patient_ID"), index=True
+    )
+    doctor_id: Mapped[str | None] = mapped_column(
+        String(20), ForeignKey("doctor.Doctor_ID"), index=True
+    )
+    report_date: Mapped[datetime] = mapped_column(DateTime, index=True)
+    record_num: Mapped[str | None] = mapped_column(String(20))
+    predicted_class: Mapped[str] = mapped_column(String(50))
+    confidence: Mapped[float] = mapped_column(Float, default=0)
+    heart_rate: Mapped[float] = mapped_column(Float, default=0)
+    qt_interval: Mapped[float] = mapped_column(Float, default=0)
+    pr_interval: Mapped[float] = mapped_column(Float, default=0)
+    framingham_risk: Mapped[float] = mapped_column(Float, default=0)
+    grace_score: Mapped[float] = mapped_column(Float, default=0)
+    systolic_bp: Mapped[float] = mapped_column(Float, default=0)
+    cholesterol: Mapped[float] = mapped_column(Float, default=0)
+    hdl: Mapped[float] = mapped_column(Float, default=0)
+    smoker: Mapped[bool] = mapped_column(Boolean, default=False)
+    diabetes: Mapped[bool] = mapped_column(Boolean, default=False)
+    all_beats_count: Mapped[int] = mapped_column(Integer, default=0)
+    class_probabilities: Mapped[dict | None] = mapped_column(JSON)
+    ecg_image_path: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime | None] = mapped_column(DateTime, server_default=func.now())
+    updated_at: Mapped[datetime | None] = mapped_column(
+        DateTime, server_default=func.now(), onupdate=func.now()
+    )
+
+
+# --- Added by migrations -----------------------------------------------------------------
+
+
+class Admin(Base):
+    """Administrators manage accounts; the original schema had no such role."""
+
+    __tablename__ = "app_admin"
+
+    username: Mapped[str] = mapped_column(String(80), primary_key=True)
+    password_hash: Mapped[str] = mapped_column("password", String(255))
+    name: Mapped[str | None] = mapped_column(String(120))
+
+
+class AccountState(Base):
+    """Per-account state the original tables lack: display name, disabled, lockout."""
+
+    __tablename__ = "account_state"
+
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    display_name: Mapped[str | None] = mapped_column(String(120))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class LoginThrottle(Base):
+    """Failed logins per client address, so one machine cannot guess across accounts."""
+
+    __tablename__ = "login_throttle"
+
+    client: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime] = mapped_column(DateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class AuditEvent(Base):
+    """Who did what to which patient or report, and when (UTC)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigIntegerId, primary_key=True, autoincrement=True)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    actor_role: Mapped[str | None] = mapped_column(String(16))
+    actor_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    patient_id: Mapped[str | None] = mapped_column(String(20), index=True)
+    report_id: Mapped[str | None] = mapped_column(String(50), index=True)
+    target: Mapped[str | None] = mapped_column(String(255))
+    detail: Mapped[str | None] = mapped_column(Text)
+    client_ip: Mapped[str | None] = mapped_column(String(64))
