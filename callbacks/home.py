@@ -55,12 +55,28 @@ def _patient_card(title: str, rows) -> dbc.Card:
     else:
         body = dbc.Table(
             [
-                html.Thead(html.Tr([html.Th("Patient ID"), html.Th("Name"), html.Th("Age"),
-                                    html.Th("Sex"), html.Th("Doctor")])),
+                html.Thead(
+                    html.Tr(
+                        [
+                            html.Th("Patient ID"),
+                            html.Th("Name"),
+                            html.Th("Age"),
+                            html.Th("Sex"),
+                            html.Th("Doctor"),
+                        ]
+                    )
+                ),
                 html.Tbody(
                     [
-                        html.Tr([html.Td(r.patient_id), html.Td(r.name), html.Td(r.age),
-                                 html.Td(r.gender), html.Td(r.doctor)])
+                        html.Tr(
+                            [
+                                html.Td(r.patient_id),
+                                html.Td(r.name),
+                                html.Td(r.age),
+                                html.Td(r.gender),
+                                html.Td(r.doctor),
+                            ]
+                        )
                         for r in rows
                     ]
                 ),
@@ -71,4 +87,3 @@ def _patient_card(title: str, rows) -> dbc.Card:
             id="home-patients",
         )
     return dbc.Card(dbc.CardBody([html.H3(title, className="h5"), body]))
-

@@ -61,9 +61,7 @@ def navbar(user, csrf: str) -> dbc.Navbar:
     return dbc.Navbar(
         dbc.Container(
             [
-                dbc.NavbarBrand(
-                    [html.I(className="bi bi-heart-pulse me-2"), "ECG Dashboard"], href="/"
-                ),
+                dbc.NavbarBrand([html.I(className="bi bi-heart-pulse me-2"), "ECG Dashboard"], href="/"),
                 dbc.Nav(links, navbar=True, className="me-auto"),
                 html.Div(user_menu, className="d-flex align-items-center"),
             ],

@@ -53,7 +53,12 @@ def main(argv: list[str] | None = None) -> int:
         try:
             with database.transaction() as session:
                 account = create_account(
-                    session, CLI, Role(args.role), args.login, args.name, password,
+                    session,
+                    CLI,
+                    Role(args.role),
+                    args.login,
+                    args.name,
+                    password,
                     doctor_id=args.doctor_id,
                 )
         except AccountError as exc:
@@ -63,8 +68,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     with database.transaction() as session:
         if has_accounts(session) and not args.force:
-            print("error: the database already has accounts; use --force to add the demo ones",
-                  file=sys.stderr)
+            print(
+                "error: the database already has accounts; use --force to add the demo ones", file=sys.stderr
+            )
             return 2
     try:
         logins = seed_demo(database, settings.instance_dir, os.environ.get("ECG_DEMO_PASSWORD"))

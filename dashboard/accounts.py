@@ -87,9 +87,7 @@ def _state(session: Session, role: Role, account_id: str) -> AccountState | None
 def ensure_state(session: Session, role: Role, account_id: str) -> AccountState:
     state = _state(session, role, account_id)
     if state is None:
-        state = AccountState(
-            role=role.value, account_id=account_id, disabled=False, failed_logins=0
-        )
+        state = AccountState(role=role.value, account_id=account_id, disabled=False, failed_logins=0)
         session.add(state)
         session.flush()
     return state
@@ -185,9 +183,7 @@ def list_accounts(session: Session, now) -> list[AccountRow]:
                 disabled=account.disabled,
                 locked=bool(state and state.locked_until and state.locked_until > now),
                 last_login_at=(
-                    state.last_login_at.strftime("%Y-%m-%d %H:%M")
-                    if state and state.last_login_at
-                    else ""
+                    state.last_login_at.strftime("%Y-%m-%d %H:%M") if state and state.last_login_at else ""
                 ),
             )
         )
@@ -208,9 +204,7 @@ def create_account(
     login_name = (login_name or "").strip()
     display_name = (display_name or "").strip()
     if not LOGIN_NAME.match(login_name):
-        raise AccountError(
-            "The login name must be 2-80 letters, digits or . _ @ - (no spaces)."
-        )
+        raise AccountError("The login name must be 2-80 letters, digits or . _ @ - (no spaces).")
     if not display_name or len(display_name) > 120:
         raise AccountError("Enter the person's full name (at most 120 characters).")
     check_password_policy(password)

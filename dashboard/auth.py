@@ -37,7 +37,7 @@ from dashboard.config import Settings
 from dashboard.db import Database
 from dashboard.login import LoginPolicy, authenticate
 
-PUBLIC_ROUTES = ("/login", "/healthz", "/assets/<path:path>", "/_favicon.ico")
+PUBLIC_ROUTES = ("/login", "/healthz", "/assets/<path:filename>", "/_favicon.ico")
 PAGES_ROUTER_OUTPUT = "_pages_content.children"
 ALL_ROLES = tuple(role.value for role in Role)
 ACCOUNT_RECHECK_S = 15.0
@@ -128,7 +128,7 @@ def page_for_path(pathname: str) -> dict | None:
     for page in dash.page_registry.values():
         template = [part for part in (page.get("path_template") or page["path"]).split("/") if part]
         if len(template) == len(wanted) and all(
-            t == w or (t.startswith("<") and t.endswith(">")) for t, w in zip(template, wanted)
+            t == w or (t.startswith("<") and t.endswith(">")) for t, w in zip(template, wanted, strict=False)
         ):
             return page
     return None
@@ -156,9 +156,7 @@ def _guarded_layout(layout, page: dict, forbidden_layout, database: Database):
         if user is None or user.role not in roles:
             if user is not None:
                 with database.transaction() as db:
-                    audit.record(
-                        db, user.actor(), "access_denied", outcome="denied", target=page["path"]
-                    )
+                    audit.record(db, user.actor(), "access_denied", outcome="denied", target=page["path"])
             return forbidden_layout()
         return layout(**kwargs) if callable(layout) else layout
 
@@ -323,9 +321,7 @@ class SessionAuth(Auth):
 
     def _logout_view(self) -> Response:
         user = current_user()
-        if user is not None and secrets.compare_digest(
-            request.form.get("csrf", ""), session.get("csrf", "")
-        ):
+        if user is not None and secrets.compare_digest(request.form.get("csrf", ""), session.get("csrf", "")):
             with self.database.transaction() as db:
                 audit.record(db, user.actor(), "logout")
             session.clear()

@@ -114,7 +114,7 @@ def load_or_create_secret_key(instance_dir: Path) -> str:
             if key:
                 return key
             time.sleep(0.02)
-        raise ConfigError(f"{path} is empty: delete it to generate a new key")
+        raise ConfigError(f"{path} is empty: delete it to generate a new key") from None
     key = secrets.token_hex(32)
     with os.fdopen(fd, "w") as handle:
         handle.write(key)

@@ -31,8 +31,7 @@ VENDORED_CSS = [
     "/assets/vendor/bootstrap-icons/bootstrap-icons.min.css",
 ]
 DB_LOST = (
-    "The database could not be reached, so your last action was not saved. "
-    "Please try again in a moment."
+    "The database could not be reached, so your last action was not saved. Please try again in a moment."
 )
 
 StartupError = (ConfigError, DatabaseUnavailable)
@@ -114,9 +113,7 @@ def _configure_server(app: Dash, settings: Settings) -> None:
         MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024 * 4 // 3 + 1024 * 1024,
     )
     if settings.proxy_count:
-        server.wsgi_app = ProxyFix(
-            server.wsgi_app, x_for=settings.proxy_count, x_proto=settings.proxy_count
-        )
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=settings.proxy_count, x_proto=settings.proxy_count)
 
     @server.after_request
     def security_headers(response: Response) -> Response:
@@ -129,9 +126,7 @@ def _configure_server(app: Dash, settings: Settings) -> None:
 
     @server.errorhandler(RequestEntityTooLarge)
     def too_large(_exc):
-        response = jsonify(
-            error=f"The file is larger than the upload limit of {settings.max_upload_mb} MB."
-        )
+        response = jsonify(error=f"The file is larger than the upload limit of {settings.max_upload_mb} MB.")
         response.status_code = 413
         return response
 
@@ -141,8 +136,10 @@ def _configure_server(app: Dash, settings: Settings) -> None:
             return exc
         reference = uuid.uuid4().hex[:8]
         log.exception("request failed (ref %s)", reference)
-        message = DB_LOST if isinstance(exc, (OperationalError, DBAPIError)) else (
-            f"Something went wrong (reference {reference}). Nothing was changed."
+        message = (
+            DB_LOST
+            if isinstance(exc, (OperationalError, DBAPIError))
+            else (f"Something went wrong (reference {reference}). Nothing was changed.")
         )
         response = jsonify(error=message)
         response.status_code = 500
@@ -170,7 +167,8 @@ def serve(app: Dash) -> None:
             print("Created demo accounts (also in instance/demo-logins.txt):")
             for login in logins:
                 print(f"  {login.role:7s} {login.login_name:12s} password: {login.password}")
-    print(f"ECG dashboard on http://{settings.host}:{settings.port}/  (database {services.database.display_url})")
+    url = f"http://{settings.host}:{settings.port}/"
+    print(f"ECG dashboard on {url}  (database {services.database.display_url})")
     app.run(host=settings.host, port=settings.port, debug=False)
 
 

@@ -89,12 +89,8 @@ class EcgReport(Base):
     __tablename__ = "ecg_reports"
 
     report_id: Mapped[str] = mapped_column(String(50), primary_key=True)
-    patient_id: Mapped[str] = mapped_column(
-        String(20), ForeignKey("patient_profile.Patient_ID"), index=True
-    )
-    doctor_id: Mapped[str | None] = mapped_column(
-        String(20), ForeignKey("doctor.Doctor_ID"), index=True
-    )
+    patient_id: Mapped[str] = mapped_column(String(20), ForeignKey("patient_profile.Patient_ID"), index=True)
+    doctor_id: Mapped[str | None] = mapped_column(String(20), ForeignKey("doctor.Doctor_ID"), index=True)
     report_date: Mapped[datetime] = mapped_column(DateTime, index=True)
     record_num: Mapped[str | None] = mapped_column(String(20))
     predicted_class: Mapped[str] = mapped_column(String(50))

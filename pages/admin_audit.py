@@ -56,8 +56,13 @@ def layout(**_query):
         page_current=0,
         page_size=PAGE_SIZE,
         style_table={"overflowX": "auto"},
-        style_cell={"textAlign": "left", "fontFamily": "inherit", "maxWidth": "24rem",
-                    "overflow": "hidden", "textOverflow": "ellipsis"},
+        style_cell={
+            "textAlign": "left",
+            "fontFamily": "inherit",
+            "maxWidth": "24rem",
+            "overflow": "hidden",
+            "textOverflow": "ellipsis",
+        },
     )
     export = html.Div(
         [

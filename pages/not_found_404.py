@@ -5,6 +5,4 @@ dash.register_page(__name__, path="/404", roles=["admin", "doctor", "staff"], ti
 
 
 def layout(**_query):
-    return html.Div(
-        [html.H2("Page not found", className="h4"), dcc.Link("Back to the start page", href="/")]
-    )
+    return html.Div([html.H2("Page not found", className="h4"), dcc.Link("Back to the start page", href="/")])

@@ -66,9 +66,7 @@ def upgrade() -> None:
             sa.Column("Doctor_ID", sa.String(255)),
             sa.Column("Created_At", sa.DateTime, nullable=False),
             sa.Column("Staff_Username", sa.String(80), nullable=False),
-            sa.ForeignKeyConstraint(
-                ["Doctor_ID"], ["doctor.Doctor_ID"], name="fk_patient_doctor"
-            ),
+            sa.ForeignKeyConstraint(["Doctor_ID"], ["doctor.Doctor_ID"], name="fk_patient_doctor"),
             **MYSQL_TABLE_OPTIONS,
         )
         op.create_index("fk_patient_doctor", "patient_profile", ["Doctor_ID"])
@@ -83,9 +81,7 @@ def upgrade() -> None:
             sa.Column("HDL", sa.Integer, nullable=False),
             sa.Column("Blood_Pressure", sa.Float, nullable=False),
             sa.Column("Other_Issues", sa.String(200), nullable=False, server_default=""),
-            sa.Column(
-                "Generated_AT", sa.String(45), nullable=False, server_default="Timestamp(Now)"
-            ),
+            sa.Column("Generated_AT", sa.String(45), nullable=False, server_default="Timestamp(Now)"),
             sa.Column("Doctor_ID", sa.String(20)),
             **MYSQL_TABLE_OPTIONS,
         )
