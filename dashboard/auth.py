@@ -285,7 +285,7 @@ class SessionAuth(Auth):
                 return redirect(next_path)
             return self._render_login(next_path)
         form = request.form
-        if not secrets.compare_digest(form.get("csrf", ""), session.get("csrf", "")):
+        if not _csrf_matches(form.get("csrf")):
             return self._render_login(next_path, "Your login form expired. Please try again.", 400)
         try:
             role = Role(form.get("role", ""))
@@ -334,6 +334,11 @@ class SessionAuth(Auth):
             csrf=csrf_token(), next=next_path, message=message, role=role
         )
         return Response(page, status=status, mimetype="text/html")
+
+
+def _csrf_matches(sent: str | None) -> bool:
+    expected = session.get("csrf")
+    return bool(expected and sent) and secrets.compare_digest(sent, expected)
 
 
 def _safe_next(value: str | None) -> str:
