@@ -1,5 +1,5 @@
 // When the server refuses a callback, say so instead of leaving the page silently stale:
-// 401 (session ended) goes back to the login page, 403 shows a banner.
+// 401 (session ended) goes back to the login page; any other refusal shows its message.
 (function () {
   const originalFetch = window.fetch;
   function banner(text) {
@@ -20,10 +20,13 @@
       if (response.status === 401) {
         const next = window.location.pathname + window.location.search;
         window.location.assign("/login?next=" + encodeURIComponent(next));
-      } else if (response.status === 403) {
-        banner("You are not allowed to do this. The attempt was recorded.");
-      } else if (response.status === 413) {
-        banner("The file is larger than the upload limit.");
+      } else if (response.status >= 400) {
+        let text = "The server could not do this (status " + response.status + ").";
+        try {
+          const body = await response.clone().json();
+          if (body && body.error) text = body.error;
+        } catch (e) { /* not JSON: keep the generic text */ }
+        banner(text);
       }
     }
     return response;

@@ -136,12 +136,11 @@ def _configure_server(app: Dash, settings: Settings) -> None:
             return exc
         reference = uuid.uuid4().hex[:8]
         log.exception("request failed (ref %s)", reference)
-        message = (
-            DB_LOST
-            if isinstance(exc, (OperationalError, DBAPIError))
-            else (f"Something went wrong (reference {reference}). Nothing was changed.")
-        )
-        response = jsonify(error=message)
+        if isinstance(exc, (OperationalError, DBAPIError)):
+            response = jsonify(error=DB_LOST)
+            response.status_code = 503
+            return response
+        response = jsonify(error=f"Something went wrong (reference {reference}). Nothing was changed.")
         response.status_code = 500
         return response
 

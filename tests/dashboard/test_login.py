@@ -45,9 +45,7 @@ def _csrf(client) -> str:
         return session.get("csrf", "")
 
 
-@pytest.mark.parametrize(
-    "case", ["wrong password", "unknown user", "locked", "disabled", "wrong role"]
-)
+@pytest.mark.parametrize("case", ["wrong password", "unknown user", "locked", "disabled", "wrong role"])
 def test_every_failed_login_looks_the_same_and_is_audited(app, client, database, users, case):
     login_name, password = users["doctor"]
     role = "doctor"
@@ -102,14 +100,28 @@ def test_five_failures_lock_the_client_across_accounts(database, users):
     names = ["nobody", "admin.test", "staff.test", "x", "y"]
     for i, name in enumerate(names):
         with database.transaction() as session:
-            authenticate(session, Role.STAFF, name, "guess", "192.0.2.7", start + timedelta(seconds=i), policy)
+            authenticate(
+                session, Role.STAFF, name, "guess", "192.0.2.7", start + timedelta(seconds=i), policy
+            )
     staff_login, staff_password = users["staff"]
     with database.transaction() as session:
         locked = authenticate(
-            session, Role.STAFF, staff_login, staff_password, "192.0.2.7", start + timedelta(minutes=1), policy
+            session,
+            Role.STAFF,
+            staff_login,
+            staff_password,
+            "192.0.2.7",
+            start + timedelta(minutes=1),
+            policy,
         )
         elsewhere = authenticate(
-            session, Role.STAFF, staff_login, staff_password, "192.0.2.8", start + timedelta(minutes=1), policy
+            session,
+            Role.STAFF,
+            staff_login,
+            staff_password,
+            "192.0.2.8",
+            start + timedelta(minutes=1),
+            policy,
         )
     assert locked.account is None and locked.message == GENERIC_FAILURE
     assert elsewhere.account is not None
@@ -154,9 +166,7 @@ def test_logout_needs_the_csrf_token_and_ends_the_session(client, users, databas
 
 def test_login_form_without_its_csrf_token_is_refused(client, users):
     login_name, password = users["doctor"]
-    response = client.post(
-        "/login", data={"role": "doctor", "username": login_name, "password": password}
-    )
+    response = client.post("/login", data={"role": "doctor", "username": login_name, "password": password})
     assert response.status_code == 400
     assert client.get("/").status_code == 302
 
