@@ -98,31 +98,17 @@ def test_five_failures_lock_the_client_across_accounts(database, users):
     policy = LoginPolicy(max_failures=5, lock_minutes=15)
     start = utcnow()
     names = ["nobody", "admin.test", "staff.test", "x", "y"]
-    for i, name in enumerate(names):
+
+    def attempt(name, secret, client_ip, at):
         with database.transaction() as session:
-            authenticate(
-                session, Role.STAFF, name, "guess", "192.0.2.7", start + timedelta(seconds=i), policy
-            )
+            return authenticate(session, Role.STAFF, name, secret, client_ip, at, policy)
+
+    for i, name in enumerate(names):
+        attempt(name, "guess", "192.0.2.7", start + timedelta(seconds=i))
     staff_login, staff_password = users["staff"]
-    with database.transaction() as session:
-        locked = authenticate(
-            session,
-            Role.STAFF,
-            staff_login,
-            staff_password,
-            "192.0.2.7",
-            start + timedelta(minutes=1),
-            policy,
-        )
-        elsewhere = authenticate(
-            session,
-            Role.STAFF,
-            staff_login,
-            staff_password,
-            "192.0.2.8",
-            start + timedelta(minutes=1),
-            policy,
-        )
+    later = start + timedelta(minutes=1)
+    locked = attempt(staff_login, staff_password, "192.0.2.7", later)
+    elsewhere = attempt(staff_login, staff_password, "192.0.2.8", later)
     assert locked.account is None and locked.message == GENERIC_FAILURE
     assert elsewhere.account is not None
 
