@@ -39,6 +39,8 @@ from dashboard.login import LoginPolicy, authenticate
 
 PUBLIC_ROUTES = ("/login", "/healthz", "/assets/<path:filename>", "/_favicon.ico")
 PAGES_ROUTER_OUTPUT = "_pages_content.children"
+# Dash serves its index page for "/" and every other path; the page is chosen in the browser.
+DASH_INDEX_ENDPOINTS = ("/", "/<path:path>")
 ALL_ROLES = tuple(role.value for role in Role)
 ACCOUNT_RECHECK_S = 15.0
 
@@ -205,9 +207,9 @@ class SessionAuth(Auth):
             return self._check_callback(user)
         view = self.app.server.view_functions.get(request.endpoint or "")
         roles = getattr(view, "ecg_roles", None)
-        page = page_for_path(request.path) if request.method == "GET" else None
-        if roles is None and page is not None and request.endpoint != "/_dash-layout":
-            roles = page_roles(page)
+        if request.endpoint in DASH_INDEX_ENDPOINTS:  # a full load of a page's address
+            page = page_for_path(request.path)
+            roles = page_roles(page) if page is not None else roles
         if roles is not None and user.role not in roles:
             return self._deny(user, request.path, html=True)
         return None
