@@ -4,9 +4,29 @@ Each module has `register(app, services)`, which adds its callbacks with
 `dashboard.auth.guarded_callback` and the roles allowed to call them.
 """
 
-from callbacks import account, admin_audit, admin_users, home
+from callbacks import (
+    account,
+    admin_audit,
+    admin_users,
+    home,
+    patient,
+    patient_edit,
+    patient_register,
+    patient_risk,
+    patients,
+)
 
-PAGE_CALLBACKS = (home, account, admin_users, admin_audit)
+PAGE_CALLBACKS = (
+    home,
+    account,
+    admin_users,
+    admin_audit,
+    patients,
+    patient,
+    patient_register,
+    patient_edit,
+    patient_risk,
+)
 
 
 def register_all(app, services) -> None:

@@ -26,6 +26,7 @@ ACTIONS = (
     "create_patient",
     "update_patient",
     "view_all_patients",
+    "enter_risk_inputs",
     "create_report",
     "analyse_ecg",
     "sign_report",

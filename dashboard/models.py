@@ -168,3 +168,62 @@ class AuditEvent(Base):
     target: Mapped[str | None] = mapped_column(String(255))
     detail: Mapped[str | None] = mapped_column(Text)
     client_ip: Mapped[str | None] = mapped_column(String(64))
+
+
+class PatientContact(Base):
+    """Phone numbers as typed: the original bigint columns drop a leading 0 or +."""
+
+    __tablename__ = "patient_contact"
+
+    patient_id: Mapped[str] = mapped_column(
+        String(20), ForeignKey("patient_profile.Patient_ID"), primary_key=True
+    )
+    personal_phone: Mapped[str] = mapped_column(String(32))
+    emergency_phone: Mapped[str] = mapped_column(String(32))
+
+
+class RiskAssessment(Base):
+    """One entry of the risk-factor form, in canonical units, with both scores as computed
+    when it was entered. Its `input` row (the original table) carries the same entry."""
+
+    __tablename__ = "risk_assessment"
+
+    id: Mapped[int] = mapped_column(BigIntegerId, primary_key=True, autoincrement=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("input.Record_ID"), unique=True)
+    patient_id: Mapped[str] = mapped_column(String(20), ForeignKey("patient_profile.Patient_ID"), index=True)
+    entered_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    entered_by_role: Mapped[str] = mapped_column(String(16))
+    entered_by_id: Mapped[str] = mapped_column(String(255))
+    sex: Mapped[str] = mapped_column(String(8))
+    age_years: Mapped[int] = mapped_column(Integer)
+    smoker: Mapped[bool] = mapped_column(Boolean)
+    diabetic: Mapped[bool] = mapped_column(Boolean)
+    total_cholesterol_mg_dl: Mapped[float] = mapped_column(Float)
+    hdl_mg_dl: Mapped[float] = mapped_column(Float)
+    sbp_mmhg: Mapped[float] = mapped_column(Float)
+    bp_treated: Mapped[bool] = mapped_column(Boolean)
+    other_issues: Mapped[str] = mapped_column(String(200), default="")
+    creatinine_mg_dl: Mapped[float | None] = mapped_column(Float)
+    killip_class: Mapped[int | None] = mapped_column(Integer)
+    cardiac_arrest: Mapped[bool | None] = mapped_column(Boolean)
+    st_deviation: Mapped[bool | None] = mapped_column(Boolean)
+    elevated_enzymes: Mapped[bool | None] = mapped_column(Boolean)
+    heart_rate_bpm: Mapped[float | None] = mapped_column(Float)
+    heart_rate_source: Mapped[str | None] = mapped_column(String(80))
+    framingham_risk_pct: Mapped[float] = mapped_column(Float)
+    framingham_points: Mapped[int] = mapped_column(Integer)
+    framingham_category: Mapped[str] = mapped_column(String(16), index=True)
+    heart_age_years: Mapped[float] = mapped_column(Float)
+    grace_points: Mapped[int | None] = mapped_column(Integer)
+    grace_mortality_pct: Mapped[float | None] = mapped_column(Float)
+
+
+class FormSubmission(Base):
+    """One row per submitted form token: a second click on Save finds it and saves nothing."""
+
+    __tablename__ = "form_submission"
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    result_id: Mapped[str] = mapped_column(String(50))
+    created_at: Mapped[datetime] = mapped_column(DateTime)

@@ -58,7 +58,7 @@ def layout(**_query):
         style_table={"overflowX": "auto"},
         style_cell={
             "textAlign": "left",
-            "fontFamily": "inherit",
+            "fontFamily": "var(--bs-body-font-family)",
             "maxWidth": "24rem",
             "overflow": "hidden",
             "textOverflow": "ellipsis",

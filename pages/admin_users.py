@@ -79,7 +79,7 @@ def layout(**_query):
         filter_action="native",
         page_size=20,
         style_table={"overflowX": "auto"},
-        style_cell={"textAlign": "left", "fontFamily": "inherit"},
+        style_cell={"textAlign": "left", "fontFamily": "var(--bs-body-font-family)"},
     )
     return html.Div(
         [
