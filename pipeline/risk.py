@@ -93,11 +93,59 @@ _DIABETIC_POINTS = {"female": 4, "male": 3}
 # Points total -> 10-year risk (%), from the lowest to the highest printed total; below the
 # first entry the paper prints "<1", above the last ">30".
 _POINTS_RISK = {
-    "female": (-1, [1.0, 1.2, 1.5, 1.7, 2.0, 2.4, 2.8, 3.3, 3.9, 4.5, 5.3, 6.3, 7.3, 8.6, 10.0, 11.7,
-                    13.7, 15.9, 18.5, 21.5, 24.8, 28.5]),
-    "male": (-2, [1.1, 1.4, 1.6, 1.9, 2.3, 2.8, 3.3, 3.9, 4.7, 5.6, 6.7, 7.9, 9.4, 11.2, 13.2, 15.6,
-                  18.4, 21.6, 25.3, 29.4]),
-}  # fmt: skip
+    "female": (
+        -1,
+        [
+            1.0,
+            1.2,
+            1.5,
+            1.7,
+            2.0,
+            2.4,
+            2.8,
+            3.3,
+            3.9,
+            4.5,
+            5.3,
+            6.3,
+            7.3,
+            8.6,
+            10.0,
+            11.7,
+            13.7,
+            15.9,
+            18.5,
+            21.5,
+            24.8,
+            28.5,
+        ],
+    ),
+    "male": (
+        -2,
+        [
+            1.1,
+            1.4,
+            1.6,
+            1.9,
+            2.3,
+            2.8,
+            3.3,
+            3.9,
+            4.7,
+            5.6,
+            6.7,
+            7.9,
+            9.4,
+            11.2,
+            13.2,
+            15.6,
+            18.4,
+            21.6,
+            25.3,
+            29.4,
+        ],
+    ),
+}
 
 VALIDATED_AGE_RANGE = (30, 74)
 # Heart (vascular) age: the age of a person of the same sex with the same predicted risk
@@ -347,10 +395,27 @@ _GRACE_KILLIP = {1: 0, 2: 20, 3: 39, 4: 59}
 _GRACE_CARDIAC_ARREST, _GRACE_ST_DEVIATION, _GRACE_ELEVATED_ENZYMES = 39, 28, 14
 # The nomogram: total points -> probability of in-hospital death (%).
 _GRACE_NOMOGRAM = [
-    (60, 0.2), (70, 0.3), (80, 0.4), (90, 0.6), (100, 0.8), (110, 1.1), (120, 1.6), (130, 2.1),
-    (140, 2.9), (150, 3.9), (160, 5.4), (170, 7.3), (180, 9.8), (190, 13.0), (200, 18.0),
-    (210, 23.0), (220, 29.0), (230, 36.0), (240, 44.0), (250, 52.0),
-]  # fmt: skip
+    (60, 0.2),
+    (70, 0.3),
+    (80, 0.4),
+    (90, 0.6),
+    (100, 0.8),
+    (110, 1.1),
+    (120, 1.6),
+    (130, 2.1),
+    (140, 2.9),
+    (150, 3.9),
+    (160, 5.4),
+    (170, 7.3),
+    (180, 9.8),
+    (190, 13.0),
+    (200, 18.0),
+    (210, 23.0),
+    (220, 29.0),
+    (230, 36.0),
+    (240, 44.0),
+    (250, 52.0),
+]
 
 GRACE_INTENDED_USE = (
     "GRACE estimates the risk of death in hospital for a patient admitted with an acute "
@@ -403,8 +468,12 @@ def grace_in_hospital(
     """GRACE score for in-hospital death in acute coronary syndrome (Granger et al. 2003)."""
     if killip_class not in _GRACE_KILLIP:
         raise ValueError(f"Killip class must be 1, 2, 3 or 4, got {killip_class!r}")
-    for name, value in (("age", age), ("heart rate", heart_rate_bpm), ("systolic BP", sbp_mmhg),
-                        ("creatinine", creatinine_mg_dl)):  # fmt: skip
+    for name, value in (
+        ("age", age),
+        ("heart rate", heart_rate_bpm),
+        ("systolic BP", sbp_mmhg),
+        ("creatinine", creatinine_mg_dl),
+    ):
         if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
             raise ValueError(f"{name} must be a number ≥ 0, got {value!r}")
     factors = []
@@ -416,8 +485,9 @@ def grace_in_hospital(
     ):
         band, points = _band_points(value, bands, step)
         factors.append(FactorPoints(name, band, points))
-    factors.append(FactorPoints("Killip class", "I II III IV".split()[killip_class - 1],
-                                _GRACE_KILLIP[killip_class]))  # fmt: skip
+    factors.append(
+        FactorPoints("Killip class", "I II III IV".split()[killip_class - 1], _GRACE_KILLIP[killip_class])
+    )
     for name, present, points in (
         ("Cardiac arrest at admission", cardiac_arrest, _GRACE_CARDIAC_ARREST),
         ("ST-segment deviation", st_deviation, _GRACE_ST_DEVIATION),

@@ -121,8 +121,16 @@ common = dict(
 def test_risk_rises_with_age_sbp_and_cholesterol_and_falls_with_hdl(
     sex, age, total_cholesterol_mg_dl, hdl_mg_dl, sbp_mmhg, bp_treated, smoker, diabetic, delta
 ):
-    args = dict(sex=sex, age=age, total_cholesterol_mg_dl=total_cholesterol_mg_dl, hdl_mg_dl=hdl_mg_dl,
-                sbp_mmhg=sbp_mmhg, bp_treated=bp_treated, smoker=smoker, diabetic=diabetic)  # fmt: skip
+    args = dict(
+        sex=sex,
+        age=age,
+        total_cholesterol_mg_dl=total_cholesterol_mg_dl,
+        hdl_mg_dl=hdl_mg_dl,
+        sbp_mmhg=sbp_mmhg,
+        bp_treated=bp_treated,
+        smoker=smoker,
+        diabetic=diabetic,
+    )
     base = framingham_10y(**args).risk_pct
     assert framingham_10y(**{**args, "age": age + delta}).risk_pct > base
     assert framingham_10y(**{**args, "sbp_mmhg": sbp_mmhg + delta}).risk_pct > base
@@ -138,8 +146,14 @@ def test_risk_rises_with_age_sbp_and_cholesterol_and_falls_with_hdl(
 def test_smoking_and_diabetes_raise_risk(
     sex, age, total_cholesterol_mg_dl, hdl_mg_dl, sbp_mmhg, bp_treated, smoker, diabetic
 ):
-    args = dict(sex=sex, age=age, total_cholesterol_mg_dl=total_cholesterol_mg_dl, hdl_mg_dl=hdl_mg_dl,
-                sbp_mmhg=sbp_mmhg, bp_treated=bp_treated)  # fmt: skip
+    args = dict(
+        sex=sex,
+        age=age,
+        total_cholesterol_mg_dl=total_cholesterol_mg_dl,
+        hdl_mg_dl=hdl_mg_dl,
+        sbp_mmhg=sbp_mmhg,
+        bp_treated=bp_treated,
+    )
     assert (
         framingham_10y(**args, smoker=True, diabetic=diabetic).risk_pct
         > framingham_10y(**args, smoker=False, diabetic=diabetic).risk_pct
