@@ -88,6 +88,17 @@ def record(
     return event
 
 
+def record_refusal(session: Session, actor: Actor, **fields) -> None:
+    """Write an `access_denied` row in a transaction of its own.
+
+    A refusal is followed by an exception that rolls the caller's transaction back; the
+    audit row must survive it. Call this before any write in the caller's transaction
+    (SQLite has one writer at a time).
+    """
+    with Session(session.get_bind()) as own, own.begin():
+        record(own, actor, "access_denied", outcome="denied", **fields)
+
+
 @dataclass(frozen=True)
 class AuditQuery:
     actor_id: str | None = None

@@ -79,11 +79,9 @@ def check_patient_access(
         or (actor.role == "doctor" and (patient.doctor_id == actor.account_id or via_all))
     )
     if not allowed:
-        audit.record(
+        audit.record_refusal(
             session,
             actor,
-            "access_denied",
-            outcome="denied",
             patient_id=patient.patient_id if patient else None,
             target=f"patient {str(patient_id)[:40]}",
         )
@@ -167,14 +165,14 @@ def validate_patient(session: Session, raw: dict) -> PatientDraft:
 def find_duplicates(
     session: Session, name: str, phone: str, exclude: str | None = None
 ) -> list[PatientProfile]:
-    """Patients with the same name (case-insensitive) and the same personal phone number."""
+    """Patients with the same personal phone number and the same name, ignoring case in any
+    script (compared in Python: SQLite's lower() knows only ASCII)."""
     digits = int(re.sub(r"\D", "", phone) or 0)
-    query = select(PatientProfile).where(
-        func.lower(PatientProfile.name) == name.lower(), PatientProfile.personal_contact == digits
-    )
+    query = select(PatientProfile).where(PatientProfile.personal_contact == digits)
     if exclude:
         query = query.where(PatientProfile.patient_id != exclude)
-    return list(session.scalars(query))
+    wanted = name.casefold()
+    return [patient for patient in session.scalars(query) if patient.name.casefold() == wanted]
 
 
 @dataclass(frozen=True)
@@ -189,6 +187,7 @@ def register_patient(
 ) -> RegisterOutcome:
     """Create the patient (Patient_ID, Created_At and Staff_Username from the server)."""
     if not may_edit_demographics(actor):
+        audit.record_refusal(session, actor, target="register patient")
         raise PatientAccessDenied("Only staff and administrators register patients.")
     earlier = previous_submission(session, form_token)
     if earlier is not None:
@@ -219,6 +218,7 @@ def register_patient(
 
 def update_patient(session: Session, actor: Actor, patient_id: str, draft: PatientDraft) -> PatientProfile:
     if not may_edit_demographics(actor):
+        audit.record_refusal(session, actor, patient_id=patient_id[:20], target="edit patient")
         raise PatientAccessDenied("Only staff and administrators edit patient details.")
     patient = check_patient_access(session, actor, patient_id)
     changed = sorted(
@@ -419,6 +419,7 @@ def list_patients(session: Session, actor: Actor, query: PatientQuery) -> Patien
         else:
             conditions.append(PatientProfile.doctor_id == actor.account_id)
     elif actor.role not in ("staff", "admin"):
+        audit.record_refusal(session, actor, target="list patients")
         raise PatientAccessDenied("This role may not list patients.")
     if query.search.strip():
         term = query.search.strip()

@@ -170,6 +170,7 @@ def record_risk_inputs(
 ) -> RiskAssessment:
     """Store one entry: the original `input` row and its assessment, with both scores."""
     if actor.role not in ENTER_ROLES:
+        audit.record_refusal(session, actor, patient_id=patient_id[:20], target="enter risk factors")
         raise PermissionError("Only staff and doctors enter risk factors.")
     patient = check_patient_access(session, actor, patient_id)
     earlier = previous_submission(session, form_token)

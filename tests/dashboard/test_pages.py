@@ -81,3 +81,31 @@ def test_change_own_password(app, client, database, users):
     with database.transaction() as session:
         changed = session.scalars(select(AuditEvent).where(AuditEvent.action == "password_changed")).all()
     assert [event.actor_id for event in changed] == [login_name]
+
+
+def test_opening_a_patient_through_the_page_is_audited_both_ways(app, client, database, users):
+    from dashboard.accounts import Role, create_account
+    from tests.conftest import TEST_ACTOR
+
+    with database.transaction() as session:
+        create_account(session, TEST_ACTOR, Role.DOCTOR, "dr.other", "Dr. Other", "long-password-1")
+    add_patient(database, "P-7", "Zoë", "dr.test")
+    output = (
+        "..patient-denied.children...patient-details.children...patient-framingham.children..."
+        "patient-grace.children...patient-treat-first.children...patient-history-table.children..."
+        "patient-reports.children...patient-history.figure.."
+    )
+    login(client, "doctor", "dr.other", "long-password-1")
+    refused = json.dumps(
+        call(client, app, output, {"patient-request.data": {"patient_id": "P-7"}}).get_json()
+    )
+    assert "not one you may see" in refused and "Zo\\u00eb" not in refused
+    mine = app.server.test_client()
+    login(mine, "doctor", *users["doctor"])
+    shown = json.dumps(call(mine, app, output, {"patient-request.data": {"patient_id": "P-7"}}).get_json())
+    assert "Zo\\u00eb" in shown
+    with database.transaction() as session:
+        rows = session.execute(
+            select(AuditEvent.actor_id, AuditEvent.action).where(AuditEvent.patient_id == "P-7")
+        ).all()
+    assert rows == [("dr.other", "access_denied"), ("dr.test", "view_patient")]
