@@ -16,7 +16,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -405,10 +405,12 @@ class PatientPage:
 
 def list_patients(session: Session, actor: Actor, query: PatientQuery) -> PatientPage:
     """One page of the register, filtered, sorted and counted in the database."""
-    latest = (
-        select(RiskAssessment.patient_id, func.max(RiskAssessment.id).label("latest_id"))
-        .group_by(RiskAssessment.patient_id)
-        .subquery()
+    # The patient's newest risk entry, found through the (patient_id, id) index.
+    latest_id = (
+        select(func.max(RiskAssessment.id))
+        .where(RiskAssessment.patient_id == PatientProfile.patient_id)
+        .correlate(PatientProfile)
+        .scalar_subquery()
     )
     risk = aliased(RiskAssessment)
     conditions = []
@@ -444,8 +446,7 @@ def list_patients(session: Session, actor: Actor, query: PatientQuery) -> Patien
     base = (
         select(PatientProfile, Doctor.username, risk.framingham_category, risk.framingham_risk_pct)
         .outerjoin(Doctor, Doctor.doctor_id == PatientProfile.doctor_id)
-        .outerjoin(latest, latest.c.patient_id == PatientProfile.patient_id)
-        .outerjoin(risk, risk.id == latest.c.latest_id)
+        .outerjoin(risk, and_(risk.patient_id == PatientProfile.patient_id, risk.id == latest_id))
         .where(*conditions)
     )
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0

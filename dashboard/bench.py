@@ -1,0 +1,170 @@
+"""Benchmarks of the server's data paths.
+
+    python -m dashboard.bench patients [--n 50000] [--database-url URL] [--out FILE]
+
+`patients` fills a scratch database (a temporary SQLite file unless --database-url names an
+empty one) with N patients, half of them with a risk entry, then times the register's
+queries as the Patients page runs them (one page of 25, with its count). Prints one line
+per query and writes JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import insert
+
+from dashboard.accounts import Role, create_account
+from dashboard.audit import Actor
+from dashboard.db import Database
+from dashboard.migrate import upgrade_to_head
+from dashboard.models import PatientProfile, RiskAssessment, RiskInput
+from dashboard.patients import PatientQuery, list_patients
+
+BENCH = Actor(role="system", account_id="bench")
+FIRST = ("Anna", "Bruno", "Chloé", "Dmitri", "Eva", "Farid", "Grace", "Hiro", "Ines", "王", "محمد", "Zoë")
+LAST = ("Smith", "Müller", "García", "Rossi", "Nakamura", "芳", "Haddad", "Ñúñez", "Kowalski", "Dubois")
+
+
+def fill(database: Database, n: int, seed: int = 7) -> None:
+    rng = random.Random(seed)
+    with database.transaction() as session:
+        for i in range(20):
+            create_account(session, BENCH, Role.DOCTOR, f"dr.{i:02d}", f"Doctor {i:02d}", "bench-password")
+    start = datetime(2020, 1, 1)
+    batch = 5000
+    for offset in range(0, n, batch):
+        patients, inputs, assessments = [], [], []
+        for i in range(offset, min(offset + batch, n)):
+            patients.append(
+                dict(
+                    patient_id=f"PB{i:08d}",
+                    name=f"{rng.choice(FIRST)} {rng.choice(LAST)} {i}",
+                    age=rng.randint(18, 95),
+                    gender=rng.choice(("Female", "Male")),
+                    address=f"{i} Bench Road",
+                    email=f"p{i}@example.org",
+                    personal_contact=600000000 + i,
+                    emergency_contact=700000000 + i,
+                    doctor_id=f"dr.{rng.randrange(20):02d}",
+                    created_at=start + timedelta(minutes=i),
+                    staff_username="bench",
+                )
+            )
+            if i % 2 == 0:
+                inputs.append(
+                    dict(
+                        record_id=i + 1,
+                        patient_id=f"PB{i:08d}",
+                        smoker=False,
+                        diabetic=False,
+                        cholesterol=200.0,
+                        hdl=50,
+                        blood_pressure=130.0,
+                        other_issues="",
+                        generated_at="2024-01-01 00:00:00",
+                        doctor_id=None,
+                    )
+                )
+                risk = rng.uniform(1, 40)
+                category = "low" if risk < 10 else ("intermediate" if risk <= 20 else "high")
+                assessments.append(
+                    dict(
+                        record_id=i + 1,
+                        patient_id=f"PB{i:08d}",
+                        entered_at=start,
+                        entered_by_role="staff",
+                        entered_by_id="bench",
+                        sex="female",
+                        age_years=60,
+                        smoker=False,
+                        diabetic=False,
+                        total_cholesterol_mg_dl=200.0,
+                        hdl_mg_dl=50.0,
+                        sbp_mmhg=130.0,
+                        bp_treated=False,
+                        other_issues="",
+                        framingham_risk_pct=risk,
+                        framingham_points=10,
+                        framingham_category=category,
+                        heart_age_years=60.0,
+                    )
+                )
+        with database.transaction() as session:
+            session.execute(insert(PatientProfile), patients)
+            if inputs:
+                session.execute(insert(RiskInput), inputs)
+                session.execute(insert(RiskAssessment), assessments)
+
+
+QUERIES = {
+    "first page, newest first": PatientQuery(),
+    "name search 'garcía'": PatientQuery(search="garcía"),
+    "age 60-70, high risk": PatientQuery(age_min=60, age_max=70, risk_level="high"),
+    "one doctor, by name": PatientQuery(doctor_id="dr.07", sort_by="name", descending=False),
+    "sorted by risk": PatientQuery(sort_by="risk"),
+    "last page": PatientQuery(offset=49_975),
+}
+
+
+def bench_patients(database: Database, repeats: int = 5) -> dict:
+    results = {}
+    admin = Actor(role="admin", account_id="bench")
+    for label, query in QUERIES.items():
+        times, total = [], 0
+        for _ in range(repeats):
+            started = time.perf_counter()
+            with database.transaction() as session:
+                total = list_patients(session, admin, query).total
+            times.append((time.perf_counter() - started) * 1000)
+        results[label] = {
+            "median_ms": round(statistics.median(times), 1),
+            "max_ms": round(max(times), 1),
+            "matching": total,
+        }
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dashboard.bench")
+    commands = parser.add_subparsers(dest="command", required=True)
+    patients = commands.add_parser("patients", help="time the patients register on N patients")
+    patients.add_argument("--n", type=int, default=50_000)
+    patients.add_argument("--database-url", help="an EMPTY database to fill (default: temporary SQLite)")
+    patients.add_argument("--out", default="bench-patients.json")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory() as scratch:
+        url = args.database_url or f"sqlite:///{Path(scratch) / 'bench.sqlite3'}"
+        database = Database(url)
+        upgrade_to_head(database)
+        started = time.perf_counter()
+        fill(database, args.n)
+        fill_s = time.perf_counter() - started
+        results = bench_patients(database)
+        database.dispose()
+    for label, result in results.items():
+        print(f"{label:28s} {result['median_ms']:7.1f} ms median  ({result['matching']} matching)")
+    worst = max(result["median_ms"] for result in results.values())
+    print(f"patients register on {args.n} patients: slowest query {worst:.1f} ms (median of 5)")
+    report = {
+        "n_patients": args.n,
+        "database": url.split("://")[0],
+        "fill_s": round(fill_s, 1),
+        "queries": results,
+        "slowest_median_ms": worst,
+    }
+    Path(args.out).write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
