@@ -1,7 +1,7 @@
 """Start page: what this role works on."""
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, html
+from dash import Input, Output, dcc, html
 
 from dashboard import patients
 from dashboard.auth import current_user, guarded_callback

@@ -105,6 +105,28 @@ def test_staff_sees_both_scores_after_entering_risk_factors(server, browser, reg
     visit.close()
 
 
+def test_staff_edits_the_patients_details(server, browser, registered):
+    visit = Visit(browser)
+    visit.login(server, "staff", "staff.demo", DEMO_PASSWORD)
+    page = visit.page
+    page.wait_for_selector("#home-welcome")
+    page.goto(f"{server}/patient/{registered}")
+    page.click("#patient-edit-link")
+    page.wait_for_function("document.querySelector('#edit-address').value.length > 0")
+    assert page.input_value("#edit-name") == NAME
+    fill(page, "#edit-age", "130")
+    page.click("#edit-save")
+    page.wait_for_selector("#edit-age.is-invalid")
+    fill(page, "#edit-age", "61")
+    fill(page, "#edit-address", "3 Place Bellecour, Lyon")
+    page.click("#edit-save")
+    page.wait_for_url(f"**/patient/{registered}", timeout=20_000)
+    page.wait_for_selector("#patient-details")
+    assert "3 Place Bellecour, Lyon" in page.inner_text("#patient-details")
+    assert visit.errors == [] and visit.outside == []
+    visit.close()
+
+
 def test_the_assigned_doctor_sees_the_patient(server, browser, registered):
     visit = Visit(browser)
     visit.login(server, "doctor", "dr.demo", DEMO_PASSWORD)
