@@ -138,6 +138,35 @@ def test_a_hospital_database_made_with_the_original_sql_keeps_working(tmp_path, 
     # New rows in the original tables, with unicode, round-trip:
     with database.transaction() as session:
         create_account(session, TEST_ACTOR, Role.DOCTOR, "dr.new", "Dr. Ñúñez 王", "long-enough-1")
+    # The new tables' foreign keys to the original ones work (same collation as theirs):
+    from dashboard import patients, risk_inputs
+    from dashboard.audit import Actor
+
+    staff = Actor("staff", "S-9", "127.0.0.1")
+    with database.transaction() as session:
+        draft = patients.validate_patient(
+            session,
+            {
+                "name": "محمد الأحمد",
+                "age": "45",
+                "gender": "Male",
+                "address": "14 Al Noor St",
+                "email": "m@example.org",
+                "personal_phone": "0790000000",
+                "emergency_phone": "0790000001",
+                "doctor_id": "D-7",
+            },
+        )
+        new_id = patients.register_patient(session, staff, draft, "form-1").patient_id
+    with database.transaction() as session:
+        draft = risk_inputs.validate_risk_inputs(
+            {"total_cholesterol": "200", "hdl": "40", "sbp": "150"}, "Male"
+        )
+        risk_inputs.record_risk_inputs(session, staff, "PT-1", draft, "form-2")
+        risk_inputs.record_risk_inputs(session, staff, new_id, draft, "form-3")
+    with database.transaction() as session:
+        assert session.get(PatientProfile, new_id).name == "محمد الأحمد"
+        assert session.execute(text("SELECT COUNT(*) FROM input")).scalar_one() == 3
     with database.transaction() as session:
         events = session.scalars(select(AuditEvent).where(AuditEvent.action == "login")).all()
         assert {event.actor_id for event in events} == {"D-7", "S-9"}

@@ -14,16 +14,37 @@ down_revision = "0002"
 branch_labels = None
 depends_on = None
 
-MYSQL_TABLE_OPTIONS = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
+def table_options_matching(table: str, column: str) -> dict:
+    """MySQL table options whose collation equals that of `table.column`.
+
+    A foreign key between string columns needs the same collation on both sides (else
+    errno 150). The hospital's original tables may use utf8mb4_0900_ai_ci (MySQL 8) or
+    utf8mb4_unicode_ci (MariaDB): new tables referencing them follow whatever they have.
+    """
+    options = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
+    bind = op.get_bind()
+    if bind.dialect.name not in ("mysql", "mariadb"):
+        return options
+    collation = bind.execute(
+        sa.text(
+            "SELECT COLLATION_NAME FROM information_schema.COLUMNS "
+            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = :table AND COLUMN_NAME = :column"
+        ),
+        {"table": table, "column": column},
+    ).scalar()
+    if collation:
+        options.update(mysql_charset=collation.split("_")[0], mysql_collate=collation)
+    return options
 
 
 def upgrade() -> None:
+    like_patients = table_options_matching("patient_profile", "Patient_ID")
     op.create_table(
         "patient_contact",
         sa.Column("patient_id", sa.String(20), sa.ForeignKey("patient_profile.Patient_ID"), primary_key=True),
         sa.Column("personal_phone", sa.String(32), nullable=False),
         sa.Column("emergency_phone", sa.String(32), nullable=False),
-        **MYSQL_TABLE_OPTIONS,
+        **like_patients,
     )
     op.create_table(
         "risk_assessment",
@@ -57,7 +78,7 @@ def upgrade() -> None:
         sa.Column("heart_age_years", sa.Float, nullable=False),
         sa.Column("grace_points", sa.Integer),
         sa.Column("grace_mortality_pct", sa.Float),
-        **MYSQL_TABLE_OPTIONS,
+        **like_patients,
     )
     op.create_index("ix_risk_assessment_patient_latest", "risk_assessment", ["patient_id", "id"])
     op.create_index("ix_risk_assessment_entered_at", "risk_assessment", ["entered_at"])
@@ -68,7 +89,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(32), nullable=False),
         sa.Column("result_id", sa.String(50), nullable=False),
         sa.Column("created_at", sa.DateTime, nullable=False),
-        **MYSQL_TABLE_OPTIONS,
+        **like_patients,
     )
     # Finding a patient by name (search, duplicate check) on large registers.
     op.create_index("ix_patient_profile_name", "patient_profile", ["Patient_Name"])
