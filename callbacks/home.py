@@ -70,7 +70,7 @@ def _patient_card(title: str, rows) -> dbc.Card:
                     [
                         html.Tr(
                             [
-                                html.Td(r.patient_id),
+                                html.Td(dcc.Link(r.patient_id, href=f"/patient/{r.patient_id}")),
                                 html.Td(r.name),
                                 html.Td(r.age),
                                 html.Td(r.gender),

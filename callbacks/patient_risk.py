@@ -65,6 +65,15 @@ def _feedback_values(errors: dict[str, str]) -> list:
     return values
 
 
+def _form_message(errors: dict[str, str]) -> str:
+    """The alert above the form: problems no field shows (e.g. the patient's age), then a
+    pointer to the fields marked in red."""
+    parts = [text for key, text in errors.items() if key not in CHECKED]
+    if any(key in CHECKED for key in errors):
+        parts.append("Please correct the fields marked in red.")
+    return " ".join([*parts, "Nothing was saved."])
+
+
 def register(app, services) -> None:
     @guarded_callback(
         app,
@@ -82,7 +91,8 @@ def register(app, services) -> None:
         actor = current_user().actor()
         try:
             with services.database.transaction() as db:
-                patient = patients.check_patient_access(db, actor, patient_id)
+                # Opening the form shows the patient: a view, audited like any other.
+                patient = patients.open_patient(db, actor, patient_id)
                 heart_rate = risk_inputs.latest_ecg_heart_rate(db, patient.patient_id)
         except PatientAccessDenied as exc:
             return refusal(f"{exc} The attempt was recorded."), "", None, [], None, None, None
@@ -118,8 +128,7 @@ def register(app, services) -> None:
                 draft = risk_inputs.validate_risk_inputs(raw, patient.gender)
                 risk_inputs.record_risk_inputs(db, actor, patient.patient_id, draft, token)
         except RiskFormError as exc:
-            message = refusal("Please correct the fields marked in red. Nothing was saved.")
-            return message, no_update, *_feedback_values(exc.errors)
+            return refusal(_form_message(exc.errors)), no_update, *_feedback_values(exc.errors)
         except PatientAccessDenied as exc:
             return refusal(f"{exc} The attempt was recorded."), no_update, *_feedback_values({})
         except IntegrityError:  # a second click saved the same form at the same moment

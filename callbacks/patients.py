@@ -7,10 +7,13 @@ from dashboard.auth import current_user, guarded_callback
 from dashboard.patients import PatientQuery
 
 READERS = ["admin", "doctor", "staff"]
+PAGE_SIZE, MAX_PAGE_SIZE = 25, 200  # what the page asks for; what a crafted request may get
 SORT_COLUMNS = {
     "link": "patient_id",
     "name": "name",
     "age": "age",
+    "gender": "gender",
+    "doctor": "doctor",
     "created_at": "created_at",
     "risk": "risk",
 }
@@ -62,6 +65,8 @@ def register(app, services) -> None:
     )
     def show_page(scope, search, doctor_id, age_min, age_max, risk, page, sort_by, page_size):
         sort = (sort_by or [{"column_id": "created_at", "direction": "desc"}])[0]
+        page_size = min(max(_int_or_none(page_size) or PAGE_SIZE, 1), MAX_PAGE_SIZE)
+        page = max(_int_or_none(page) or 0, 0)
         query = PatientQuery(
             scope="all" if scope == "all" else "mine",
             search=(search or "")[:45],
@@ -71,7 +76,7 @@ def register(app, services) -> None:
             risk_level=risk or None,
             sort_by=SORT_COLUMNS.get(sort.get("column_id"), "created_at"),
             descending=sort.get("direction") == "desc",
-            offset=(page or 0) * page_size,
+            offset=page * page_size,
             limit=page_size,
         )
         actor = current_user().actor()

@@ -51,7 +51,9 @@ def create_app(settings: Settings | None = None) -> Dash:
     app = Dash(
         __name__,
         assets_folder=str(ASSETS_DIR),
-        assets_ignore=r"^vendor/",
+        # Bootstrap and its icons are linked once, in order, through external_stylesheets;
+        # Dash must not add them a second time from the assets folder.
+        assets_path_ignore=["^vendor$"],
         external_stylesheets=VENDORED_CSS,
         use_pages=True,
         pages_folder="",

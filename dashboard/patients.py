@@ -16,7 +16,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -359,18 +359,19 @@ def count_patients(session: Session, doctor_id: str | None = None) -> int:
 
 
 def recent_patients(session: Session, doctor_id: str | None = None, limit: int = 10) -> list[PatientSummary]:
-    """Newest registrations first; only the doctor's own patients when doctor_id is given."""
+    """Newest registrations first; only the doctor's own patients when doctor_id is given.
+    Doctors are named as on the other pages (display name, else username)."""
     query = (
-        select(PatientProfile, Doctor.username)
-        .outerjoin(Doctor, Doctor.doctor_id == PatientProfile.doctor_id)
+        select(PatientProfile)
         .order_by(PatientProfile.created_at.desc(), PatientProfile.patient_id)
         .limit(limit)
     )
     if doctor_id is not None:
         query = query.where(PatientProfile.doctor_id == doctor_id)
+    names = doctor_names(session)
     return [
-        PatientSummary(p.patient_id, p.name, p.age, p.gender, username or "—")
-        for p, username in session.execute(query)
+        PatientSummary(p.patient_id, p.name, p.age, p.gender, names.get(p.doctor_id, "—"))
+        for p in session.scalars(query)
     ]
 
 
@@ -379,6 +380,7 @@ SORTABLE = {
     "patient_id": PatientProfile.patient_id,
     "name": PatientProfile.name,
     "age": PatientProfile.age,
+    "gender": PatientProfile.gender,
     "created_at": PatientProfile.created_at,
 }
 
@@ -450,13 +452,15 @@ def list_patients(session: Session, actor: Actor, query: PatientQuery) -> Patien
         .where(*conditions)
     )
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    names = doctor_names(session)
     if query.sort_by == "risk":
         order = risk.framingham_risk_pct
+    elif query.sort_by == "doctor":
+        order = _doctor_name_order(names)
     else:
         order = SORTABLE.get(query.sort_by, PatientProfile.created_at)
     ordering = [order.desc() if query.descending else order.asc(), PatientProfile.patient_id]
     page = session.execute(base.order_by(*ordering).offset(max(query.offset, 0)).limit(min(query.limit, 200)))
-    names = doctor_names(session)
     rows = [
         {
             "patient_id": patient.patient_id,
@@ -470,6 +474,20 @@ def list_patients(session: Session, actor: Actor, query: PatientQuery) -> Patien
         for patient, username, category, risk_pct in page
     ]
     return PatientPage(rows=rows, total=total)
+
+
+def _doctor_name_order(names: dict[str, str]):
+    """Order by the doctor's name as shown (display names live in account_state, whose
+    collation may differ from the original tables' on a hospital's MySQL: ranked here, not
+    joined). Patients without a doctor come last."""
+    ranked = sorted(names, key=lambda doctor_id: (names[doctor_id].casefold(), doctor_id))
+    if not ranked:
+        return literal(0)
+    return case(
+        {doctor_id: rank for rank, doctor_id in enumerate(ranked)},
+        value=PatientProfile.doctor_id,
+        else_=len(ranked),
+    )
 
 
 def _filters_detail(query: PatientQuery) -> dict:

@@ -73,7 +73,16 @@ def sex_for_equations(gender: str) -> str | None:
     return {"female": "female", "male": "male"}.get((gender or "").strip().lower())
 
 
-def _number(raw, key: str, errors: dict, *, required: bool, convert=None) -> float | None:
+# For a value typed in another unit: (unit, canonical -> that unit, decimals) for the message.
+ENTERED_UNITS = {
+    "mmol/L": ("mmol/L", lambda mg_dl: mg_dl / cholesterol_mmol_l_to_mg_dl(1.0), 1),
+    "µmol/L": ("µmol/L", lambda mg_dl: mg_dl / creatinine_umol_l_to_mg_dl(1.0), 0),
+}
+
+
+def _number(
+    raw, key: str, errors: dict, *, required: bool, convert=None, entered_unit: str | None = None
+) -> float | None:
     text = str(raw if raw is not None else "").strip().replace(",", ".")
     low, high, unit = RANGES[key]
     if not text:
@@ -91,7 +100,11 @@ def _number(raw, key: str, errors: dict, *, required: bool, convert=None) -> flo
     if convert is not None:
         value = convert(value)
     if not low <= value <= high:
-        errors[key] = f"{LABELS[key]} must be between {low:g} and {high:g} {unit}."
+        message = f"{LABELS[key]} must be between {low:g} and {high:g} {unit}"
+        if entered_unit in ENTERED_UNITS:
+            shown, to_unit, decimals = ENTERED_UNITS[entered_unit]
+            message += f" ({to_unit(low):.{decimals}f}–{to_unit(high):.{decimals}f} {shown})"
+        errors[key] = message + "."
         return None
     return value
 
@@ -102,16 +115,32 @@ def validate_risk_inputs(raw: dict, profile_gender: str) -> RiskDraft:
     sex = sex_for_equations(profile_gender) or sex_for_equations(raw.get("sex"))
     if sex is None:
         errors["sex"] = "Choose the sex the risk equations should use (female or male)."
-    to_mg_dl = cholesterol_mmol_l_to_mg_dl if raw.get("cholesterol_unit") == "mmol/L" else None
+    mmol = raw.get("cholesterol_unit") == "mmol/L"
+    to_mg_dl = cholesterol_mmol_l_to_mg_dl if mmol else None
+    cholesterol_unit = "mmol/L" if mmol else None
     total = _number(
-        raw.get("total_cholesterol"), "total_cholesterol", errors, required=True, convert=to_mg_dl
+        raw.get("total_cholesterol"),
+        "total_cholesterol",
+        errors,
+        required=True,
+        convert=to_mg_dl,
+        entered_unit=cholesterol_unit,
     )
-    hdl = _number(raw.get("hdl"), "hdl", errors, required=True, convert=to_mg_dl)
+    hdl = _number(
+        raw.get("hdl"), "hdl", errors, required=True, convert=to_mg_dl, entered_unit=cholesterol_unit
+    )
     if total is not None and hdl is not None and hdl >= total:
         errors["hdl"] = "HDL cholesterol must be lower than total cholesterol."
     sbp = _number(raw.get("sbp"), "sbp", errors, required=True)
-    to_creatinine = creatinine_umol_l_to_mg_dl if raw.get("creatinine_unit") == "µmol/L" else None
-    creatinine = _number(raw.get("creatinine"), "creatinine", errors, required=False, convert=to_creatinine)
+    umol = raw.get("creatinine_unit") == "µmol/L"
+    creatinine = _number(
+        raw.get("creatinine"),
+        "creatinine",
+        errors,
+        required=False,
+        convert=creatinine_umol_l_to_mg_dl if umol else None,
+        entered_unit="µmol/L" if umol else None,
+    )
     heart_rate = _number(raw.get("heart_rate"), "heart_rate", errors, required=False)
     killip = raw.get("killip_class")
     killip = int(killip) if str(killip or "").strip() in ("1", "2", "3", "4") else None
@@ -176,6 +205,15 @@ def record_risk_inputs(
     earlier = previous_submission(session, form_token)
     if earlier is not None:
         return session.get(RiskAssessment, int(earlier))
+    if not isinstance(patient.age, int) or patient.age < 1:
+        # ln(age) in the Framingham equation: a newborn (age 0, allowed in the profile) or a
+        # broken original row cannot be scored. Said on the form; nothing is saved.
+        raise RiskFormError(
+            {
+                "age": f"The risk scores need the patient's age in whole years (1 or more); the "
+                f"profile says {patient.age}. Correct it in the patient's details first."
+            }
+        )
     now = utcnow()
     framingham = framingham_10y(
         draft.sex,

@@ -14,6 +14,7 @@ down_revision = "0002"
 branch_labels = None
 depends_on = None
 
+
 def table_options_matching(table: str, column: str) -> dict:
     """MySQL table options whose collation equals that of `table.column`.
 
