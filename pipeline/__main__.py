@@ -1,0 +1,106 @@
+"""Command line of the pipeline (ARCHITECTURE.md):
+
+    python -m pipeline analyze PATH [PATH ...] [--lead NAME] [--out DIR] [--line-hz 50|60]
+
+PATH is a WFDB record (path without extension, or its .hea), an EDF file, a CSV file (with a
+time column, or give ``--fs``) or a .zip holding a WFDB record. Each record prints one summary
+line; with ``--out`` its analysis is written to ``DIR/<record name>.json``. A record that fails
+prints its error and the others still run; the exit status is 1 when any failed, else 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from pipeline.analysis import Analysis, analyze
+from pipeline.errors import EcgError
+from pipeline.load import load_ecg
+
+# A record's name comes from inside the file; only these characters reach the output path.
+_UNSAFE_NAME_CHARACTERS = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command != "analyze":
+        return 2
+    out = Path(args.out) if args.out else None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+    failed = 0
+    written: set[str] = set()
+    for path in args.paths:
+        try:
+            started = time.perf_counter()
+            ecg = load_ecg(path, fs=args.fs)
+            load_s = time.perf_counter() - started
+            analysis = analyze(ecg, lead=args.lead, line_hz=args.line_hz)
+        except EcgError as error:
+            failed += 1
+            print(f"{path}: error: {error}")
+            continue
+        result = analysis.to_dict()
+        result["timings_s"] = {"load": round(load_s, 4), **result["timings_s"]}
+        print(summary_line(analysis))
+        if out is not None:
+            name = _output_name(analysis.record, written)
+            (out / f"{name}.json").write_text(json.dumps(result, indent=1) + "\n")
+    return 1 if failed else 0
+
+
+def summary_line(analysis: Analysis) -> str:
+    """One line a clinician can read: record, lead, length, beats, HR, intervals, quality, rhythm."""
+
+    def value(number: float | None, unit: str = "") -> str:
+        return "not measured" if number is None else f"{number:.0f}{unit}"
+
+    hr = analysis.heart_rate
+    iv = analysis.intervals
+    rhythm = (
+        f"rhythm {analysis.rhythm.label} {analysis.rhythm.confidence:.2f}"
+        if analysis.rhythm is not None
+        else "rhythm not classified"
+    )
+    return (
+        f"{analysis.record}: lead {analysis.lead}, {analysis.duration_s:.1f} s, "
+        f"{len(analysis.r_peaks)} beats, "
+        f"HR {value(hr.mean_bpm)} (min {value(hr.min_bpm)}, max {value(hr.max_bpm)}) bpm, "
+        f"PR {value(iv.pr_ms)}, QRS {value(iv.qrs_ms)}, QT {value(iv.qt_ms)}, "
+        f"QTc Bazett {value(iv.qtc_bazett_ms)} ms, "
+        f"usable {100 * analysis.usable_fraction:.0f} %, {rhythm}"
+    )
+
+
+def _output_name(record: str, taken: set[str]) -> str:
+    """A safe, unused file name for ``record``'s JSON (``100``, then ``100-2`` for a second one)."""
+    base = _UNSAFE_NAME_CHARACTERS.sub("_", record).strip("._") or "record"
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        name = f"{base}-{n}"
+    taken.add(name)
+    return name
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pipeline", description="ECG analysis pipeline")
+    commands = parser.add_subparsers(dest="command", required=True)
+    analyse = commands.add_parser("analyze", help="analyse ECG records and print/write the results")
+    analyse.add_argument("paths", nargs="+", metavar="PATH", help="WFDB record, EDF, CSV or .zip")
+    analyse.add_argument("--lead", help="lead to analyse, any case (default: the lead closest to II)")
+    analyse.add_argument("--out", help="folder for one <record>.json per record")
+    analyse.add_argument("--fs", type=float, help="sampling rate, Hz, for a CSV without a time column")
+    analyse.add_argument(
+        "--line-hz", type=float, default=50.0, choices=(50.0, 60.0), help="power-line frequency (Hz)"
+    )
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())
