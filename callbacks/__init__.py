@@ -8,12 +8,17 @@ from callbacks import (
     account,
     admin_audit,
     admin_users,
+    analysis,
+    ecg_viewer,
     home,
     patient,
     patient_edit,
     patient_register,
     patient_risk,
     patients,
+    report,
+    report_compare,
+    reports,
 )
 
 PAGE_CALLBACKS = (
@@ -26,6 +31,11 @@ PAGE_CALLBACKS = (
     patient_register,
     patient_edit,
     patient_risk,
+    ecg_viewer,
+    analysis,
+    reports,
+    report,
+    report_compare,
 )
 
 

@@ -1,7 +1,7 @@
 """A patient's page: profile, both scores and their history, what to treat first, reports."""
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, html, no_update
+from dash import Input, Output, dcc, html, no_update
 
 from components.feedback import refusal
 from components.patients import details_card
@@ -57,7 +57,7 @@ def register(app, services) -> None:
             grace,
             treat_first,
             _history_table(history),
-            _reports_table(report_rows),
+            _reports_table(report_rows, patient.patient_id, actor.role),
             history_figure(history),
         )
 
@@ -134,20 +134,18 @@ def _history_table(history):
     )
 
 
-def _reports_table(rows):
-    if not rows:
-        return html.P("No ECG reports yet.", className="text-muted small mb-0")
-    header = ["Report", "Date (UTC)", "Doctor", "Rhythm", "Heart rate"]
-    body = [
-        html.Tr(
-            [
-                html.Td(r.report_id),
-                html.Td(r.report_date),
-                html.Td(r.doctor),
-                html.Td(r.rhythm),
-                html.Td(r.heart_rate),
-            ]
+def _reports_table(rows, patient_id: str, role: str):
+    from callbacks.reports import reports_table
+
+    links = []
+    if role == "doctor":
+        links.append(
+            dcc.Link("Analyse an ECG", href=f"/analysis?patient={patient_id}", id="patient-analyse-link")
         )
-        for r in rows
-    ]
-    return dbc.Table([html.Thead(html.Tr([html.Th(h) for h in header])), html.Tbody(body)], size="sm")
+    if len(rows) >= 2:
+        compare = f"/reports/compare?a={rows[0].report_id}&b={rows[1].report_id}"
+        links.append(
+            dcc.Link("Compare the newest ECG with the one before", href=compare, id="patient-compare-link")
+        )
+    actions = html.Div([html.Span(link, className="me-3") for link in links], className="small mb-2")
+    return html.Div([actions, reports_table(rows, with_patient=False, table_id="patient-reports-table")])

@@ -102,9 +102,23 @@ def guarded_callback(app: dash.Dash, *args, roles: Iterable[str], **kwargs) -> C
 
     def decorator(func: Callable) -> Callable:
         func.ecg_roles = allowed  # copied onto Dash's wrapper by functools.wraps
+        # Dash adds a callback of its own per Cancel input of a background callback (output
+        # "<cancel id>.id", registered at the first request); it gets the same roles. Which
+        # job it stops is signed by Dash, so a user can only cancel their own jobs.
+        cancel = kwargs.get("cancel") or []
+        for cancel_input in cancel if isinstance(cancel, list | tuple) else [cancel]:
+            key = f"{cancel_input.component_id}.id"
+            known = _cancel_roles(app)
+            known[key] = tuple(dict.fromkeys(known.get(key, ()) + allowed))
         return app.callback(*args, **kwargs)(func)
 
     return decorator
+
+
+def _cancel_roles(app: dash.Dash) -> dict[str, tuple[str, ...]]:
+    if not hasattr(app, "ecg_cancel_roles"):
+        app.ecg_cancel_roles = {}
+    return app.ecg_cancel_roles
 
 
 def requires_roles(*roles: str) -> Callable:
@@ -121,7 +135,10 @@ def callback_roles(app: dash.Dash, output: str) -> tuple[str, ...] | None:
     entry = app.callback_map.get(output)
     if entry is None:
         return None
-    return getattr(entry.get("callback"), "ecg_roles", None)
+    roles = getattr(entry.get("callback"), "ecg_roles", None)
+    if roles is None and getattr(entry.get("callback"), "__name__", "") == "cancel_call":
+        roles = _cancel_roles(app).get(output)
+    return roles
 
 
 def page_for_path(pathname: str) -> dict | None:

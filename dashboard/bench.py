@@ -1,6 +1,7 @@
 """Benchmarks of the server's data paths.
 
     python -m dashboard.bench patients [--n 50000] [--database-url URL] [--out FILE]
+    python -m dashboard.bench analysis [--record PATH] [--out FILE]   (see dashboard.bench_analysis)
 
 `patients` fills a scratch database (a temporary SQLite file unless --database-url names an
 empty one) with N patients, half of them with a risk entry, then times the register's
@@ -140,7 +141,15 @@ def main(argv: list[str] | None = None) -> int:
     patients.add_argument("--n", type=int, default=50_000)
     patients.add_argument("--database-url", help="an EMPTY database to fill (default: temporary SQLite)")
     patients.add_argument("--out", default="bench-patients.json")
+    analysis = commands.add_parser("analysis", help="time the analysis page in headless Chromium")
+    analysis.add_argument("--record", help="WFDB record path without extension (default: MIT-BIH 100)")
+    analysis.add_argument("--out", default="bench-analysis.json")
     args = parser.parse_args(argv)
+    if args.command == "analysis":
+        from dashboard import bench_analysis
+
+        args.record = args.record or str(bench_analysis.DEFAULT_RECORD)
+        return bench_analysis.main(args)
 
     with tempfile.TemporaryDirectory() as scratch:
         url = args.database_url or f"sqlite:///{Path(scratch) / 'bench.sqlite3'}"

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     func,
 )
+from sqlalchemy.dialects.mysql import LONGTEXT
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # MySQL's BIGINT AUTO_INCREMENT; SQLite only auto-increments an INTEGER PRIMARY KEY.
@@ -227,3 +228,51 @@ class FormSubmission(Base):
     kind: Mapped[str] = mapped_column(String(32))
     result_id: Mapped[str] = mapped_column(String(50))
     created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+# A 24-hour Holter's Analysis JSON runs to megabytes: more than MySQL's TEXT (see migration 0004).
+LongText = Text().with_variant(LONGTEXT(), "mysql", "mariadb")
+
+
+class EcgRecording(Base):
+    """One stored recording of a patient: the signal is a file under instance/recordings/ with a
+    generated name (`stored_name`); `source_name` is the upload's name, for display only."""
+
+    __tablename__ = "ecg_recording"
+
+    recording_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    patient_id: Mapped[str] = mapped_column(String(20), ForeignKey("patient_profile.Patient_ID"))
+    stored_name: Mapped[str] = mapped_column(String(80), unique=True)
+    source_name: Mapped[str] = mapped_column(String(255))
+    sample_key: Mapped[str | None] = mapped_column(String(40))
+    record_name: Mapped[str] = mapped_column(String(80))
+    fs: Mapped[float] = mapped_column(Float)
+    n_samples: Mapped[int] = mapped_column(Integer)
+    lead_names: Mapped[str] = mapped_column(String(255))  # comma-separated, in column order
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime)
+    uploaded_by_role: Mapped[str] = mapped_column(String(16))
+    uploaded_by_id: Mapped[str] = mapped_column(String(255))
+    analysis_json: Mapped[str] = mapped_column(LongText)
+
+
+class EcgReportDetail(Base):
+    """What a dashboard-written `ecg_reports` row carries beyond the original columns: the full
+    Analysis JSON (the viewer reopens it without re-analysis), the doctor's text, draft/signed
+    status, and the chain of amendments (a signed report is never changed; an amendment is a
+    new report whose `previous_report_id` names it)."""
+
+    __tablename__ = "ecg_report_detail"
+
+    report_id: Mapped[str] = mapped_column(String(50), ForeignKey("ecg_reports.report_id"), primary_key=True)
+    recording_id: Mapped[str] = mapped_column(String(32), ForeignKey("ecg_recording.recording_id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    previous_report_id: Mapped[str | None] = mapped_column(String(50), ForeignKey("ecg_reports.report_id"))
+    superseded_by: Mapped[str | None] = mapped_column(String(50))
+    status: Mapped[str] = mapped_column(String(16), index=True)  # "draft" or "signed"
+    conclusions: Mapped[str] = mapped_column(Text, default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    rhythm_label: Mapped[str] = mapped_column(String(50), index=True)
+    analysis_json: Mapped[str] = mapped_column(LongText)
+    created_by: Mapped[str] = mapped_column(String(255))
+    signed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    signed_by: Mapped[str | None] = mapped_column(String(255))

@@ -502,3 +502,15 @@ def _filters_detail(query: PatientQuery) -> dict:
         )
         if value not in (None, "")
     }
+
+
+def patients_of_doctor(session: Session, actor: Actor) -> list[tuple[str, str]]:
+    """(Patient ID, name) of the patients assigned to this doctor, by name; empty for others."""
+    if actor.role != "doctor":
+        return []
+    rows = session.execute(
+        select(PatientProfile.patient_id, PatientProfile.name)
+        .where(PatientProfile.doctor_id == actor.account_id)
+        .order_by(PatientProfile.name, PatientProfile.patient_id)
+    )
+    return [(patient_id, name) for patient_id, name in rows]

@@ -12,8 +12,8 @@ pytestmark = pytest.mark.browser
 
 ROLE_LOGINS = {"doctor": "dr.demo", "staff": "staff.demo", "admin": "admin.demo"}
 ROLE_MENUS = {
-    "doctor": {"Home", "Patients", "My account"},
-    "staff": {"Home", "Patients", "My account"},
+    "doctor": {"Home", "Patients", "Analyse ECG", "Reports", "My account"},
+    "staff": {"Home", "Patients", "Reports", "My account"},
     "admin": {"Home", "Patients", "My account", "Users", "Audit log"},
 }
 

@@ -149,3 +149,16 @@ def test_a_callback_registered_without_roles_is_refused(app, client, users):
     login(client, "admin", *users["admin"])
     response = call(client, app, "unguarded-test.children", changed=["unguarded-in.value"])
     assert response.status_code == 403
+
+
+def test_dash_cancel_callbacks_get_the_roles_of_their_background_callback(app, client, users):
+    """Dash adds one callback per Cancel button at the first request; the gate must let the
+    background callback's roles through (and only them)."""
+    login(client, "staff", *users["staff"])  # the first request sets the server up
+    assert callback_roles(app, "analysis-cancel.id") == ("doctor",)
+    assert callback_roles(app, "audit-export-cancel.id") == ("admin",)
+    assert call(client, app, "analysis-cancel.id", changed=["analysis-cancel.n_clicks"]).status_code == 403
+    doctor = app.server.test_client()
+    login(doctor, "doctor", *users["doctor"])
+    response = call(doctor, app, "analysis-cancel.id", changed=["analysis-cancel.n_clicks"])
+    assert response.status_code in (200, 204)

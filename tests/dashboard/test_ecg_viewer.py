@@ -1,0 +1,78 @@
+"""The ECG viewer's pure parts: down-sampling keeps every peak, ranges asked by zoom and pan,
+the paper grid at 25 mm/s and 10 mm/mV, episode labels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from callbacks.ecg_viewer import _already_drawn, clamp_range, requested_range
+from components.ecg_viewer import clock, episode_options, minmax_decimate, paper_figure, unusable_stretches
+
+
+def test_minmax_decimation_keeps_every_spike_and_the_point_budget():
+    rng = np.random.default_rng(3)
+    values = rng.normal(0, 0.05, 650_000)
+    spikes = rng.choice(values.size, 2000, replace=False)
+    values[spikes] = 2.0
+    index, kept = minmax_decimate(values, 6000)
+    assert kept.size <= 6000 and np.all(np.diff(index) >= 0)
+    # Every bucket holding a spike keeps it at full height.
+    assert np.count_nonzero(kept == 2.0) >= len(set(spikes // int(np.ceil(values.size / 3000))))
+    short = np.arange(10.0)
+    assert minmax_decimate(short, 6000)[1].tolist() == short.tolist()
+
+
+def test_ranges_asked_by_zoom_pan_and_reset():
+    assert requested_range({"x0": 3, "x1": 8, "at": 1}, 300) == (3.0, 8.0)
+    assert requested_range({"autorange": True}, 300) == (0.0, 300)
+    assert requested_range({"x0": "bad"}, 300) is None and requested_range(None, 300) is None
+    assert clamp_range(-5, 5, 300) == (0.0, 10.0)
+    assert clamp_range(295, 305, 300) == (290.0, 300.0)
+    shown = {"loaded": [0, 15], "full_resolution": False, "span": 10}
+    assert _already_drawn(shown, (2, 12))  # a pan inside what the browser holds
+    assert not _already_drawn(shown, (20, 30))  # beyond it
+    assert not _already_drawn(shown, (2, 4))  # a zoom in needs the full resolution
+
+
+def test_the_paper_keeps_its_millimetres():
+    fs = 360.0
+    signal = np.zeros((3600, 2), dtype=np.float32)
+    analysis = {
+        "r_peaks": [180, 540],
+        "beats": {"ectopic": [False, True], "usable": [True, True]},
+        "quality": [{"start_s": 0, "end_s": 10, "usable": False, "reason": "lead off"}],
+        "rhythm": {"episodes": [{"start_s": 0, "end_s": 10, "label": "AF", "probability": 0.93}]},
+    }
+    figure = paper_figure(
+        window_start_s=0.0,
+        fs=fs,
+        lead_names=("MLII", "V1"),
+        cleaned_mv=signal,
+        analysis=analysis,
+        x_range=(0, 10),
+    )
+    x, y = figure.layout.xaxis, figure.layout.yaxis
+    assert y.scaleanchor == "x" and y.scaleratio == pytest.approx(10 / 25)  # 10 mm/mV against 25 mm/s
+    assert x.minor.dtick == pytest.approx(0.04) and y.minor.dtick == pytest.approx(0.1)
+    assert np.diff(x.tickvals[:3]) == pytest.approx(0.2) and np.diff(y.tickvals[:3]) == pytest.approx(0.5)
+    labels = [a.text for a in figure.layout.annotations]
+    assert "AF 0.93" in labels and "unusable: lead off" in labels
+    beats = next(trace for trace in figure.data if trace.name == "R peaks")
+    assert list(beats.text) == ["N", "E"]
+    assert all(trace.type == "scattergl" for trace in figure.data if trace.mode == "lines")
+
+
+def test_episodes_and_unusable_stretches():
+    analysis = {
+        "quality": [
+            {"start_s": 0, "end_s": 10, "usable": False, "reason": "noise"},
+            {"start_s": 10, "end_s": 20, "usable": False, "reason": "noise"},
+            {"start_s": 20, "end_s": 30, "usable": True, "reason": None},
+        ],
+        "rhythm": {"episodes": [{"start_s": 723.0, "end_s": 729.4, "label": "VT", "probability": 0.94}]},
+    }
+    assert unusable_stretches(analysis) == [(0, 20, "noise")]
+    assert episode_options(analysis) == [{"label": "VT, 12:03–12:09, 0.94", "value": 723.0}]
+    assert episode_options({"rhythm": None})[0]["disabled"]
+    assert clock(3725) == "1:02:05"
