@@ -1,0 +1,135 @@
+"""The delineation benchmark (pipeline.bench.intervals): the reference parser on the QT Database's
+annotation quirks, the scoring arithmetic, and the command on real records."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import wfdb
+
+from pipeline.bench.intervals import (
+    BOUNDARIES,
+    INTERVALS,
+    errors_scored,
+    per_record_pooled,
+    pooled,
+    reference_beats,
+)
+from pipeline.bench.intervals import main as bench_main
+from pipeline.delineate import ABSENT
+from tests.pipeline.physionet_data import physionet_record
+
+
+def test_reference_beats_pair_each_wave_with_its_beat():
+    # sel100's pattern "(p)(N)t)": a T wave with its end only; then a beat without a P wave whose
+    # T wave has both boundaries, and a beat without any T wave.
+    symbols = list("(p)(N)t)") + list("(N)(t)") + list("(p)(A)")
+    samples = (
+        [10, 20, 30, 40, 50, 60, 70, 80] + [200, 210, 220, 240, 260, 280] + [390, 400, 410, 420, 430, 440]
+    )
+
+    beats = reference_beats(symbols, samples)
+
+    assert len(beats) == 3
+    np.testing.assert_array_equal(beats.qrs_peak, [50, 210, 430])
+    np.testing.assert_array_equal(beats.qrs_onset, [40, 200, 420])
+    np.testing.assert_array_equal(beats.qrs_offset, [60, 220, 440])
+    np.testing.assert_array_equal(beats.p_onset, [10, ABSENT, 390])
+    np.testing.assert_array_equal(beats.p_offset, [30, ABSENT, 410])
+    np.testing.assert_array_equal(beats.t_peak, [70, 260, ABSENT])
+    np.testing.assert_array_equal(beats.t_offset, [80, 280, ABSENT])
+
+
+def test_reference_beats_of_a_real_record():
+    annotation = wfdb.rdann(str(physionet_record("qtdb", "sel102")), "q1c")  # paced: no P waves
+
+    beats = reference_beats(annotation.symbol, annotation.sample)
+
+    assert len(beats) == annotation.symbol.count("N") == 85
+    assert (beats.p_onset == ABSENT).all()
+    assert (beats.qrs_onset < beats.qrs_peak).all() and (beats.qrs_peak < beats.qrs_offset).all()
+    assert (beats.t_offset > beats.qrs_offset).all()
+
+
+def test_errors_and_absent_share():
+    reference = reference_beats(
+        list("(p)(N)(t)") * 2,
+        [10, 20, 30, 40, 50, 60, 70, 80, 90, 110, 120, 130, 140, 150, 160, 170, 180, 190],
+    )
+    ours = {
+        "p_onset": np.array([12, ABSENT]),
+        "qrs_onset": np.array([38, 141]),
+        "qrs_offset": np.array([62, 160]),
+        "t_offset": np.array([95, 186]),
+    }
+
+    scores = errors_scored(reference, ours, fs=1000.0)
+
+    assert set(scores) == set(BOUNDARIES) | set(INTERVALS)
+    assert scores["p_onset"] == {"errors_ms": [2.0], "absent": 1}
+    assert scores["qrs_onset"]["errors_ms"] == [-2.0, 1.0]
+    assert scores["qrs"]["errors_ms"] == [4.0, -1.0]  # (62 - 38) - 20, (160 - 141) - 20
+    assert scores["pr"] == {"errors_ms": [-4.0], "absent": 1, "record_error_ms": -4.0}  # (38 - 12) - 30
+    assert scores["qt"]["errors_ms"] == [7.0, -5.0]
+    # The record's global value: median of ours (24, 19 ms) minus median of the reference (20, 20 ms).
+    assert scores["qrs"]["record_error_ms"] == 1.5
+    figures = pooled([scores["p_onset"], scores["qrs_onset"]])
+    assert figures["n"] == 3 and figures["absent"] == 1 and figures["absent_pct"] == 25.0
+    assert figures["mean_ms"] == round((2.0 - 2.0 + 1.0) / 3, 2)
+
+
+def test_benchmark_command_writes_valid_json(tmp_path, capsys):
+    database = physionet_record("qtdb", "sel100").parent
+    out = tmp_path / "result.json"
+
+    status = bench_main(
+        ["--db", str(database), "--records", "sel100", "sel30", "--out", str(out), "--jobs", "1"]
+    )
+
+    assert status == 0
+    result = json.loads(out.read_text())
+    assert result["benchmark"] == "intervals" and result["annotator"] == "q1c"
+    assert result["records_scored"] == 2 and result["matched_beats"] == result["annotated_beats"] == 60
+    ours, neurokit = result["summary"]["ours"], result["summary"]["neurokit"]
+    for name in ("p_onset", "qrs_onset", "qrs_offset", "t_offset", "pr", "qrs", "qt"):
+        assert ours[name]["n"] + ours[name]["absent"] == 60, name
+        assert abs(ours[name]["mean_ms"]) < 25 and ours[name]["sd_ms"] < 30, name
+        assert "mean_ms" in neurokit[name]
+    assert {"pr", "qrs", "qt"} <= set(result["iec_60601_2_25_limits_ms"])
+    assert [row["record"] for row in result["records"]] == ["sel100", "sel30"]
+    printed = capsys.readouterr().out
+    assert "ours: PR " in printed and "neurokit: PR " in printed and "% absent" in printed
+
+
+def test_benchmark_lists_records_without_annotations(tmp_path, capsys):
+    source = physionet_record("qtdb", "sel100")
+    for suffix in (".hea", ".dat", ".q1c"):
+        (tmp_path / f"sel100{suffix}").symlink_to(source.with_name(f"sel100{suffix}"))
+    # A record with no q1c annotations (its header is enough: it is skipped before being read).
+    (tmp_path / "other.hea").write_text(source.with_name("sel100.hea").read_text().replace("sel100", "other"))
+    out = tmp_path / "result.json"
+
+    status = bench_main(["--db", str(tmp_path), "--out", str(out), "--no-neurokit", "--jobs", "1"])
+
+    assert status == 0
+    result = json.loads(out.read_text())
+    assert result["records_skipped"] == {"other": "no .q1c annotation file"}
+    assert list(result["summary"]) == ["ours"]
+    assert "skipped other: no .q1c annotation file" in capsys.readouterr().out
+
+
+def test_benchmark_refuses_a_missing_directory(tmp_path, capsys):
+    assert bench_main(["--db", str(tmp_path / "nowhere")]) == 2
+    assert "is not a directory" in capsys.readouterr().out
+
+
+def test_per_record_view_is_mean_and_sd_over_records_against_the_iec_limits():
+    limit = {"mean": 10.0, "sd": 10.0}
+
+    within = per_record_pooled([4.0, -4.0, 2.0, None], limit)
+    outside = per_record_pooled([30.0, -30.0, 0.0], limit)
+
+    assert within["mean_ms"] == 0.67 and within["records"] == 3 and within["records_not_measured"] == 1
+    assert within["sd_ms"] == round(float(np.std([4.0, -4.0, 2.0], ddof=1)), 2) and within["within_iec"]
+    assert outside["mean_ms"] == 0.0 and outside["sd_ms"] == 30.0 and not outside["within_iec"]

@@ -1,0 +1,52 @@
+"""The command line: python -m pipeline analyze PATH [PATH ...] [--lead NAME] [--out DIR]."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import wfdb
+
+from pipeline.__main__ import main
+from tests.conftest import REPO
+from tests.pipeline.physionet_data import physionet_record
+
+
+def test_two_records_one_missing_the_other_is_still_analysed(tmp_path, capsys):
+    record = physionet_record("qtdb", "sel100")
+
+    status = main(["analyze", str(tmp_path / "nothing.hea"), str(record), "--out", str(tmp_path / "out")])
+
+    lines = capsys.readouterr().out.splitlines()
+    assert status == 1
+    assert lines[0].startswith(f"{tmp_path / 'nothing.hea'}: error: The file 'nothing.hea' was not found")
+    assert lines[1].startswith("sel100: lead MLII, 900.0 s,")
+    result = json.loads((tmp_path / "out" / "sel100.json").read_text())
+    reference_beats = wfdb.rdann(str(record), "atr")
+    assert result["record"] == "sel100" and result["fs"] == 250.0
+    assert abs(len(result["r_peaks"]) - len(reference_beats.sample)) <= 0.01 * len(reference_beats.sample)
+    assert set(result["timings_s"]) >= {"load", "clean", "beats", "intervals", "hrv", "rhythm"}
+
+
+def test_lead_is_matched_whatever_its_case(tmp_path, capsys):
+    record = physionet_record("qtdb", "sel100")
+
+    assert main(["analyze", str(record) + ".hea", "--lead", "v5"]) == 0
+    assert main(["analyze", str(record), "--lead", "aVF"]) == 1
+
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("sel100: lead V5,")
+    assert "no lead called 'aVF'" in lines[1] and "MLII, V5" in lines[1]
+
+
+def test_runs_as_a_module():
+    completed = subprocess.run(
+        [sys.executable, "-m", "pipeline", "analyze", "--help"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert completed.returncode == 0 and "--lead" in completed.stdout
