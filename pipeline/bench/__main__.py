@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import sys
 
-from pipeline.bench import intervals, qrs
+from pipeline.bench import intervals, qrs, speed
 
 # One entry per benchmark: name on the command line -> its main(argv) returning an exit status.
-BENCHMARKS = {"qrs": qrs.main, "intervals": intervals.main}
+BENCHMARKS = {"qrs": qrs.main, "intervals": intervals.main, "speed": speed.main}
 
 
 def main(argv: list[str] | None = None) -> int:
