@@ -1,0 +1,197 @@
+"""The rhythm CNN at work: one lead in, its rhythm out (`pipeline.rhythm.Rhythm`).
+
+`CnnRhythmClassifier` implements `pipeline.rhythm.RhythmClassifier` with the shipped model
+(``pipeline/models/rhythm_cnn.keras``, its card beside it). `CnnRhythmClassifier.load` reads a
+model once per path and keeps it (the only global of the pipeline: the loaded model), and
+imports TensorFlow only then, so importing the pipeline stays fast.
+
+What `CnnRhythmClassifier.classify` does with a lead of any rate and length:
+
+1. **Windows** exactly as in training (`pipeline.rhythm_dataset.lead_windows`): resampled to
+   250 Hz, 10-s windows every 5 s from the start, each normalised by its median and 1st-99th
+   percentile range. When the last window ends before the recording does, one more window is
+   cut from the recording's last 10 s, so every second is classified. A recording shorter than
+   one window raises `pipeline.errors.EcgTooShortError`: 10 s is the shortest strip the model
+   was trained on, and a guess on less is not given.
+2. **Probabilities**: all windows of the recording in one call of a `tf.function` traced once
+   for any number of windows (graph mode, no per-call overhead of ``model.predict``).
+3. **Smoothing into episodes**: each class's probability is passed through a running median
+   over `SMOOTHING_WINDOWS` consecutive windows (3: the window and its two neighbours, 10 s on
+   each side at the 5-s stride), so that a single window disagreeing with both its neighbours
+   does not make an episode of its own, while a change that lasts two windows (15 s) survives.
+   Consecutive windows with the same most probable smoothed class form an episode. Windows
+   overlap, so an episode ends halfway between the centres of its last window and the next
+   episode's first; the first starts at 0 and the last ends at the recording's end. An
+   episode's probability is the mean of its class's (unsmoothed) probability over its windows.
+4. **The recording's rhythm**: the class whose episodes cover most time, with the mean of its
+   probability over the windows of those episodes as the confidence; the recording's
+   probabilities are the mean over all windows (they sum to 1). Each window keeps its own,
+   unsmoothed, call.
+
+A flat line or a lead of pure noise is the Noise class: training drew flat, white-noise and
+nstdb electrode-motion and muscle-noise windows as Noise (`pipeline.train`), so such a lead is
+called Noise with the probability the model gives it, not forced into a rhythm.
+
+Example:
+    >>> classifier = CnnRhythmClassifier.load()  # doctest: +SKIP
+    >>> rhythm = classifier.classify(lead_mv, 360.0, lead="MLII")  # doctest: +SKIP
+    >>> rhythm.label, round(rhythm.confidence, 2)  # doctest: +SKIP
+    ('AF', 0.93)
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.ndimage import median_filter
+
+from pipeline.errors import EcgSignalError, EcgTooShortError
+from pipeline.rhythm import RHYTHM_CLASSES, Rhythm, RhythmEpisode, RhythmWindow
+from pipeline.rhythm_dataset import DEFAULT_STRIDE_S, TARGET_FS_HZ, WINDOW_S, lead_windows
+
+DEFAULT_MODEL_PATH = Path(__file__).resolve().parent / "models" / "rhythm_cnn.keras"
+# Running median over this many consecutive windows (see the module docstring).
+SMOOTHING_WINDOWS = 3
+INPUT_SAMPLES = round(WINDOW_S * TARGET_FS_HZ)
+# A tail longer than this (s) after the last window gets a window of its own, aligned to the end.
+TAIL_MIN_S = 1.0
+
+
+class CnnRhythmClassifier:
+    """The rhythm of one lead from the CNN (see the module docstring); build it with `load`."""
+
+    def __init__(self, model: Any, *, path: str | os.PathLike[str] | None = None) -> None:
+        """Wrap a loaded Keras ``model`` (input windows x 2500, output windows x 8 probabilities)."""
+        import tensorflow as tf
+
+        self.model = model
+        self.path = None if path is None else Path(path)
+        self._forward = tf.function(
+            lambda x: model(x, training=False),
+            input_signature=[tf.TensorSpec([None, INPUT_SAMPLES], tf.float32)],
+        )
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str] = DEFAULT_MODEL_PATH) -> CnnRhythmClassifier:
+        """The classifier of the model at ``path`` (default: the shipped one), loaded once per path."""
+        return _loaded(str(Path(path).resolve()))
+
+    def window_probabilities(self, windows: np.ndarray) -> np.ndarray:
+        """Class probabilities of normalised windows (windows x 2500), in one graph call; float64."""
+        windows = np.asarray(windows, dtype=np.float32).reshape(-1, INPUT_SAMPLES)
+        if windows.shape[0] == 0:
+            return np.zeros((0, len(RHYTHM_CLASSES)))
+        probabilities = np.asarray(self._forward(windows), dtype=np.float64)
+        return probabilities / probabilities.sum(axis=1, keepdims=True)
+
+    def classify(self, lead_mv: np.ndarray, fs: float, *, lead: str) -> Rhythm:
+        """The rhythm of one lead (1-D, mV) sampled at ``fs`` Hz, named ``lead``.
+
+        Raises:
+            EcgTooShortError: the lead is shorter than one 10-s window.
+            EcgSignalError: the lead holds missing (NaN) or infinite samples.
+        """
+        lead_mv = np.asarray(lead_mv, dtype=np.float64).ravel()
+        duration_s = lead_mv.size / float(fs)
+        if lead_mv.size < round(WINDOW_S * fs):
+            raise EcgTooShortError(
+                f"The recording lasts {duration_s:.1f} s; the rhythm needs at least {WINDOW_S:g} s of ECG, "
+                "so it was not classified. Please record a longer strip."
+            )
+        if not np.all(np.isfinite(lead_mv)):
+            raise EcgSignalError("The lead has gaps (missing samples), so its rhythm cannot be classified.")
+        windows, starts_s = recording_windows(lead_mv, fs)
+        probabilities = self.window_probabilities(windows)
+        return rhythm_of_windows(probabilities, starts_s, duration_s, lead=lead)
+
+
+@functools.lru_cache(maxsize=4)
+def _loaded(path: str) -> CnnRhythmClassifier:
+    import keras
+
+    return CnnRhythmClassifier(keras.models.load_model(path, compile=False), path=path)
+
+
+def recording_windows(
+    lead_mv: np.ndarray, fs: float, stride_s: float = DEFAULT_STRIDE_S
+) -> tuple[np.ndarray, np.ndarray]:
+    """The windows the model classifies, and their starts (s): `lead_windows`, plus one ending at the end."""
+    windows, starts_s = lead_windows(lead_mv, fs, stride_s=stride_s)
+    duration_s = lead_mv.size / float(fs)
+    last_end_s = starts_s[-1] + WINDOW_S if starts_s.size else 0.0
+    if duration_s - last_end_s > TAIL_MIN_S:
+        tail, _ = lead_windows(lead_mv[-round(WINDOW_S * fs) :], fs, stride_s=stride_s)
+        windows = np.concatenate([windows, tail[:1]])
+        starts_s = np.append(starts_s, duration_s - WINDOW_S)
+    return windows, starts_s
+
+
+def smoothed(probabilities: np.ndarray, size: int = SMOOTHING_WINDOWS) -> np.ndarray:
+    """Each class's probability through a running median over ``size`` windows, rows renormalised."""
+    if probabilities.shape[0] < 2 or size < 2:
+        return probabilities
+    filtered = median_filter(probabilities, size=(size, 1), mode="nearest")
+    totals = filtered.sum(axis=1, keepdims=True)
+    return np.where(totals > 0, filtered / np.where(totals > 0, totals, 1.0), probabilities)
+
+
+def episodes_of(
+    probabilities: np.ndarray, starts_s: np.ndarray, duration_s: float
+) -> tuple[tuple[RhythmEpisode, ...], list[np.ndarray]]:
+    """The episodes of smoothed window calls (see the module docstring), and each one's window rows."""
+    calls = np.argmax(smoothed(probabilities), axis=1)
+    centres = starts_s + WINDOW_S / 2
+    change = np.flatnonzero(np.diff(calls) != 0) + 1
+    runs = np.split(np.arange(calls.size), change)
+    episodes, rows = [], []
+    for i, run in enumerate(runs):
+        start = 0.0 if i == 0 else float((centres[run[0] - 1] + centres[run[0]]) / 2)
+        end = duration_s if i == len(runs) - 1 else float((centres[run[-1]] + centres[run[-1] + 1]) / 2)
+        c = int(calls[run[0]])
+        episodes.append(RhythmEpisode(start, end, RHYTHM_CLASSES[c], float(probabilities[run, c].mean())))
+        rows.append(run)
+    return tuple(episodes), rows
+
+
+def rhythm_of_windows(
+    probabilities: np.ndarray, starts_s: np.ndarray, duration_s: float, *, lead: str
+) -> Rhythm:
+    """The `Rhythm` of a recording from its windows' probabilities (rows) and starts (s)."""
+    episodes, rows = episodes_of(probabilities, starts_s, duration_s)
+    covered = np.zeros(len(RHYTHM_CLASSES))
+    for episode in episodes:
+        covered[RHYTHM_CLASSES.index(episode.label)] += episode.end_s - episode.start_s
+    dominant = int(np.argmax(covered))
+    dominant_rows = np.concatenate(
+        [
+            run
+            for run, episode in zip(rows, episodes, strict=True)
+            if episode.label == RHYTHM_CLASSES[dominant]
+        ]
+    )
+    mean = probabilities.mean(axis=0)
+    windows = tuple(
+        RhythmWindow(
+            float(start),
+            float(start + WINDOW_S),
+            RHYTHM_CLASSES[int(np.argmax(p))],
+            _named(p),
+        )
+        for start, p in zip(starts_s, probabilities, strict=True)
+    )
+    return Rhythm(
+        label=RHYTHM_CLASSES[dominant],
+        confidence=float(probabilities[dominant_rows, dominant].mean()),
+        probabilities=_named(mean),
+        windows=windows,
+        episodes=episodes,
+        lead=lead,
+    )
+
+
+def _named(p: np.ndarray) -> dict[str, float]:
+    return {name: float(value) for name, value in zip(RHYTHM_CLASSES, p, strict=True)}

@@ -1,0 +1,574 @@
+"""Train the rhythm CNN from scratch, with a fixed seed, and write the model with its model card.
+
+What one training run does (`model_trained`):
+
+1. **Data**: the labelled 10-s windows of mitdb and vfdb (`pipeline.rhythm_dataset`, every 5 s,
+   windows straddling a class change dropped), optionally PTB-XL, and the first (training) half
+   of nstdb's noise records (`pipeline.rhythm_augment.nstdb_noise_bank`, ``part="train"``). The
+   second half is never seen here: `pipeline.evaluate` scores the Noise class on it.
+2. **Imbalance: square-root sampling.** Each epoch draws `TrainingConfig.windows_per_epoch`
+   windows with replacement; a class is drawn with probability proportional to the square root
+   of its window count (`class_draw_shares`), a window of that class uniformly. Normal (15,457
+   windows) then makes about a third of an epoch instead of two thirds, SVT (310) about 5 %
+   instead of 1 %. Fully balanced sampling (exponent 0) would show the 310 SVT windows fifty
+   times an epoch and teach the model a uniform prior, which costs precision on the rare classes
+   (every Normal window mistaken is a false alarm); square-root sampling is the usual middle
+   (Mahajan et al. 2018 sample by the square root of frequency for the same reason). Within a
+   class, subjects are drawn the same way (`subject_draw_weights`): a subject's share grows with
+   the square root of its windows, so VF is learnt from all nine subjects that carry it and not
+   mostly from vfdb 430's 210 windows.
+3. **Noise class**: a Noise draw is, in the shares `NOISE_SOURCE_SHARES`, a vfdb ``(NOISE``
+   window of the training records, a window of nstdb electrode motion or muscle artefact alone
+   from the training half (`pipeline.rhythm_augment.noise_class_windows`), or a synthetic
+   unreadable window (`synthetic_noise_windows`): white Gaussian noise of any amplitude, or a
+   flat line with a little noise (a lead that is off). So a flat or random lead is Noise, never
+   a rhythm.
+4. **Augmentation** of every drawn window, each with its own probability
+   (`pipeline.rhythm_augment.window_augmented`: amplitude drift, real nstdb noise at 6-24 dB SNR,
+   synthetic baseline wander, circular time shift up to 2.5 s), and here, for other devices
+   (`device_filtered`): a low-pass at 25-45 Hz (monitors and many Holters record 0.5-40 Hz) or
+   a 0.5-Hz high-pass (monitoring mode), and polarity inversion (probability 0.3: vfdb does
+   not name its leads, and a lead other than II can be upside down). The epoch is drawn and
+   augmented afresh every epoch from a `numpy.random.Generator` seeded by ``seed``.
+5. **Optimisation**: Adam (Kingma & Ba 2015), learning rate decayed along a cosine to zero
+   (Loshchilov & Hutter 2017), batch 64, categorical cross-entropy with label smoothing 0.05
+   (Szegedy et al. 2016: keeps the probabilities from saturating, so a doubtful window is not
+   reported at 1.00), 12 epochs of 8192 windows. No early stopping: a fixed number of epochs, so
+   that a training run is the same whether or not a validation set is held out. About 2.5 min
+   on 2 CPU cores (x86-64 with AVX-512).
+
+`python -m pipeline.train` then writes ``rhythm_cnn.keras`` (the Keras 3 format: architecture
+and weights in one file) and its card, ``rhythm_cnn.card.json`` and ``rhythm_cnn.card.md``:
+classes, rate, window, the label table, data, split, the cross-validation's metrics (from
+``--cv-report``, the JSON `pipeline.evaluate` writes), the command, seed, date and library
+versions.
+
+Seeds: NumPy's generator, Python's and TensorFlow's (`keras.utils.set_random_seed`) all follow
+``seed``. TensorFlow's multithreaded CPU kernels may sum in a different order from one run to
+the next, so two runs agree to rounding, not necessarily bit for bit.
+
+References:
+    Mahajan D, Girshick R, Ramanathan V, et al. Exploring the limits of weakly supervised
+    pretraining. ECCV 2018 (square-root class sampling).
+    Kingma DP, Ba J. Adam: a method for stochastic optimization. ICLR 2015.
+    Loshchilov I, Hutter F. SGDR: stochastic gradient descent with warm restarts. ICLR 2017.
+    Szegedy C, Vanhoucke V, Ioffe S, et al. Rethinking the Inception architecture for computer
+    vision. CVPR 2016 (label smoothing).
+
+Command line:
+    python -m pipeline.train --data DIR --out DIR [--epochs N] [--seed S] [--records ID ...]
+        [--ptbxl DIR] [--cv-report FILE.json] [--windows-per-epoch N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shlex
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from scipy.signal import butter, sosfiltfilt
+
+from pipeline.rhythm import RHYTHM_CLASSES
+from pipeline.rhythm_augment import NoiseBank, noise_class_windows, nstdb_noise_bank, windows_augmented
+from pipeline.rhythm_dataset import (
+    DEFAULT_STRIDE_S,
+    TARGET_FS_HZ,
+    WINDOW_S,
+    RhythmDataset,
+    rhythm_dataset_built,
+    window_normalised,
+)
+from pipeline.rhythm_labels import PTBXL_CODE_CLASSES, WFDB_RHYTHM_CLASSES
+from pipeline.rhythm_model import DEFAULT_SEED, MODEL_NAME, rhythm_cnn_built
+
+if TYPE_CHECKING:
+    import keras
+
+NOISE_CLASS = RHYTHM_CLASSES.index("Noise")
+INPUT_SAMPLES = round(WINDOW_S * TARGET_FS_HZ)
+
+# nstdb's em and ma training halves hold 2 records x 2 channels x 900 s: 360 distinct 10-s
+# windows; the Noise class's draw share counts them beside vfdb's (NOISE windows.
+NSTDB_NOISE_WINDOWS = 360
+# Where a Noise draw comes from: vfdb (NOISE windows, nstdb em/ma alone, synthetic (flat/white).
+NOISE_SOURCE_SHARES = {"recorded": 0.5, "nstdb": 0.35, "synthetic": 0.15}
+# Synthetic unreadable leads: white noise of this standard deviation (mV, log-uniform), or a
+# flat line carrying noise below validate's 0.02-mV floor for a live lead.
+WHITE_NOISE_MV = (0.01, 2.0)
+FLAT_NOISE_MV = (0.0001, 0.005)
+
+# Device bandwidths (see the module docstring): low-pass corners (Hz) and a monitoring high-pass.
+LOWPASS_HZ = (25.0, 35.0, 45.0)
+HIGHPASS_HZ = 0.5
+FILTER_ORDER = 2
+
+MODEL_FILE = f"{MODEL_NAME}.keras"
+CARD_JSON = f"{MODEL_NAME}.card.json"
+CARD_MARKDOWN = f"{MODEL_NAME}.card.md"
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models"
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """How a model is trained (the module docstring gives the reasons).
+
+    Attributes:
+        epochs: passes, each over a freshly drawn and augmented epoch.
+        windows_per_epoch: windows drawn per epoch (with replacement).
+        batch_size: windows per gradient step.
+        learning_rate: Adam's initial rate, decayed along a cosine to 0.
+        label_smoothing: mass moved from the true class to all classes evenly.
+        sampling_exponent: a class is drawn in proportion to (its windows) ** this; 0 is balanced.
+        subject_exponent: within a class, a subject is drawn in proportion to (its windows) ** this.
+        p_lowpass, p_highpass, p_invert: probabilities of the device augmentations.
+    """
+
+    epochs: int = 12
+    windows_per_epoch: int = 8192
+    batch_size: int = 64
+    learning_rate: float = 2e-3
+    label_smoothing: float = 0.05
+    sampling_exponent: float = 0.5
+    subject_exponent: float = 0.5
+    p_lowpass: float = 0.25
+    p_highpass: float = 0.2
+    p_invert: float = 0.3
+
+
+DEFAULT_CONFIG = TrainingConfig()
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """A trained network and what went into it.
+
+    Attributes:
+        model: the Keras model.
+        config: the training configuration.
+        seed: the seed.
+        train_windows: the training set's windows per class (before sampling).
+        records: the training records.
+        seconds: the training's wall-clock time, s.
+    """
+
+    model: Any
+    config: TrainingConfig
+    seed: int
+    train_windows: dict[str, int]
+    records: tuple[str, ...]
+    seconds: float
+    history: list[float] = field(default_factory=list)
+
+
+def class_draw_shares(class_counts: np.ndarray, exponent: float) -> np.ndarray:
+    """Each class's share of an epoch: proportional to ``count ** exponent``, 0 for an absent class."""
+    counts = np.asarray(class_counts, dtype=np.float64)
+    weights = np.where(counts > 0, counts**exponent, 0.0)
+    return weights / weights.sum()
+
+
+def synthetic_noise_windows(n_windows: int, rng: np.random.Generator) -> np.ndarray:
+    """Unreadable leads, normalised: half white Gaussian noise, half a flat line with a trace of noise."""
+    windows = np.empty((n_windows, INPUT_SAMPLES), dtype=np.float32)
+    for row in range(n_windows):
+        scale = WHITE_NOISE_MV if rng.random() < 0.5 else FLAT_NOISE_MV
+        sd = np.exp(rng.uniform(np.log(scale[0]), np.log(scale[1])))
+        windows[row] = window_normalised(rng.normal(0.0, sd, INPUT_SAMPLES))
+    return windows
+
+
+def _sos_bank() -> tuple[list[np.ndarray], np.ndarray]:
+    lowpass = [butter(FILTER_ORDER, hz, btype="lowpass", fs=TARGET_FS_HZ, output="sos") for hz in LOWPASS_HZ]
+    highpass = butter(FILTER_ORDER, HIGHPASS_HZ, btype="highpass", fs=TARGET_FS_HZ, output="sos")
+    return lowpass, highpass
+
+
+def device_filtered(windows: np.ndarray, rng: np.random.Generator, config: TrainingConfig) -> np.ndarray:
+    """``windows`` (normalised) low-passed, high-passed or inverted at random, as other devices record."""
+    lowpass, highpass = _sos_bank()
+    out = np.array(windows, dtype=np.float64)
+    for row in range(out.shape[0]):
+        changed = False
+        if rng.random() < config.p_lowpass:
+            out[row] = sosfiltfilt(lowpass[int(rng.integers(0, len(lowpass)))], out[row])
+            changed = True
+        if rng.random() < config.p_highpass:
+            out[row] = sosfiltfilt(highpass, out[row])
+            changed = True
+        if rng.random() < config.p_invert:
+            out[row] = -out[row]
+            changed = True
+        if changed:
+            out[row] = window_normalised(out[row])
+    return out.astype(np.float32)
+
+
+def epoch_drawn(
+    dataset: RhythmDataset,
+    bank: NoiseBank,
+    rng: np.random.Generator,
+    config: TrainingConfig,
+    n_windows: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One training epoch: windows drawn by square-root sampling, Noise sources mixed, augmented.
+
+    Returns ``(X, y)``: float32 windows x samples and class indices, shuffled.
+    """
+    n_windows = config.windows_per_epoch if n_windows is None else n_windows
+    counts = np.bincount(dataset.y, minlength=len(RHYTHM_CLASSES)).astype(np.float64)
+    counts[NOISE_CLASS] += NSTDB_NOISE_WINDOWS
+    per_class = rng.multinomial(n_windows, class_draw_shares(counts, config.sampling_exponent))
+    parts_x: list[np.ndarray] = []
+    parts_y: list[np.ndarray] = []
+    for c, n in enumerate(per_class):
+        if n == 0:
+            continue
+        if c == NOISE_CLASS:
+            parts_x.append(_noise_draws(dataset, bank, rng, int(n)))
+        else:
+            rows = _rows_drawn(dataset, c, int(n), rng, config.subject_exponent)
+            parts_x.append(windows_augmented(dataset.X[rows], bank, rng))
+        parts_y.append(np.full(int(n), c, dtype=np.int64))
+    X, y = np.concatenate(parts_x), np.concatenate(parts_y)
+    X = device_filtered(X, rng, config)
+    order = rng.permutation(y.size)
+    return X[order], y[order]
+
+
+def subject_draw_weights(subjects: np.ndarray, exponent: float) -> np.ndarray:
+    """Per window, its draw probability within its class: a subject weighs ``windows ** exponent``.
+
+    With exponent 0.5 a subject with 400 windows of a class is drawn twice as often as one with
+    100, not four times: a class is learnt from all its subjects, not mostly from the largest.
+    """
+    _, inverse, counts = np.unique(subjects, return_inverse=True, return_counts=True)
+    weights = counts[inverse].astype(np.float64) ** (exponent - 1.0)
+    return weights / weights.sum()
+
+
+def _rows_drawn(
+    dataset: RhythmDataset, c: int, n: int, rng: np.random.Generator, exponent: float
+) -> np.ndarray:
+    rows = np.flatnonzero(dataset.y == c)
+    return rng.choice(rows, size=n, replace=True, p=subject_draw_weights(dataset.subject[rows], exponent))
+
+
+def _noise_draws(dataset: RhythmDataset, bank: NoiseBank, rng: np.random.Generator, n: int) -> np.ndarray:
+    recorded = np.flatnonzero(dataset.y == NOISE_CLASS)
+    shares = dict(NOISE_SOURCE_SHARES)
+    if recorded.size == 0:
+        shares["nstdb"] += shares.pop("recorded")
+    names = list(shares)
+    sources = rng.choice(len(names), size=n, p=np.asarray([shares[k] for k in names]))
+    parts = []
+    for i, name in enumerate(names):
+        k = int(np.sum(sources == i))
+        if k == 0:
+            continue
+        if name == "recorded":
+            rows = rng.choice(recorded, size=k, p=subject_draw_weights(dataset.subject[recorded], 0.5))
+            parts.append(windows_augmented(dataset.X[rows], bank, rng))
+        elif name == "nstdb":
+            parts.append(noise_class_windows(bank, k, rng))
+        else:
+            parts.append(synthetic_noise_windows(k, rng))
+    return np.concatenate(parts)
+
+
+def model_trained(
+    dataset: RhythmDataset,
+    bank: NoiseBank,
+    *,
+    config: TrainingConfig = DEFAULT_CONFIG,
+    seed: int = DEFAULT_SEED,
+    progress: Callable[[str], None] | None = None,
+) -> TrainedModel:
+    """A model trained from scratch on ``dataset`` with noise from ``bank`` (its training half).
+
+    Args:
+        dataset: the training windows (never the windows it will be scored on).
+        bank: nstdb noise, training half.
+        config: how to train.
+        seed: seeds the initial weights, the sampling and the augmentation.
+        progress: called with one line per epoch, or None.
+    """
+    import keras
+
+    started = time.perf_counter()
+    model = rhythm_cnn_built(seed)
+    rng = np.random.default_rng(seed)
+    steps = config.epochs * int(np.ceil(config.windows_per_epoch / config.batch_size))
+    model.compile(
+        optimizer=keras.optimizers.Adam(
+            learning_rate=keras.optimizers.schedules.CosineDecay(config.learning_rate, max(steps, 1))
+        ),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+        metrics=["accuracy"],
+    )
+    losses: list[float] = []
+    for epoch in range(config.epochs):
+        X, y = epoch_drawn(dataset, bank, rng, config)
+        targets = keras.utils.to_categorical(y, len(RHYTHM_CLASSES))
+        fitted = model.fit(X, targets, batch_size=config.batch_size, epochs=1, shuffle=False, verbose=0)
+        losses.append(float(fitted.history["loss"][-1]))
+        if progress is not None:
+            accuracy = fitted.history["accuracy"][-1]
+            progress(
+                f"epoch {epoch + 1}/{config.epochs}: loss {losses[-1]:.4f}, accuracy {accuracy:.3f}, "
+                f"{time.perf_counter() - started:.0f} s"
+            )
+    return TrainedModel(
+        model=model,
+        config=config,
+        seed=seed,
+        train_windows=dataset.class_windows(),
+        records=tuple(sorted({str(r) for r in dataset.record})),
+        seconds=time.perf_counter() - started,
+        history=losses,
+    )
+
+
+def library_versions() -> dict[str, str]:
+    """The versions of Python and of the libraries a model depends on."""
+    import keras
+    import scipy
+    import tensorflow as tf
+    import wfdb
+
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "wfdb": wfdb.__version__,
+    }
+
+
+def model_card(
+    trained: TrainedModel,
+    *,
+    command: str,
+    data: str,
+    cv_report: Mapping[str, Any] | None,
+    model_file: str = MODEL_FILE,
+    all_records: bool = True,
+) -> dict[str, Any]:
+    """The model card's content (written as JSON and Markdown by `model_written`).
+
+    ``all_records``: the model was trained on every record of the data (the shipped model, after
+    the cross-validation), not on a chosen few (``--records``).
+    """
+    trained_on = (
+        "every record of the data (all folds), after the cross-validation"
+        if all_records
+        else f"only the records {', '.join(trained.records)} (--records)"
+    )
+    return {
+        "model": MODEL_NAME,
+        "file": model_file,
+        "task": "rhythm class of one 10-s single-lead ECG window",
+        "classes": list(RHYTHM_CLASSES),
+        "fs_hz": TARGET_FS_HZ,
+        "window_s": WINDOW_S,
+        "inference_stride_s": DEFAULT_STRIDE_S,
+        "input": (
+            "one lead (the lead closest to II), resampled to 250 Hz, 10-s windows, each minus its "
+            "median and divided by its 1st-99th percentile range (pipeline.rhythm_dataset.lead_windows)"
+        ),
+        "label_table": {
+            "source": "pipeline/rhythm_labels.py (WFDB_RHYTHM_CLASSES, PTBXL_CODE_CLASSES)",
+            "wfdb": dict(WFDB_RHYTHM_CLASSES),
+            "ptbxl": dict(PTBXL_CODE_CLASSES),
+        },
+        "data": {
+            "source": data,
+            "databases": sorted({record.split("/")[0] for record in trained.records}),
+            "records": len(trained.records),
+            "windows_per_class": trained.train_windows,
+            "noise": "nstdb em/ma/bw, first half (0-15 min) only; the second half is kept for evaluation",
+            "windows": "10 s every 5 s; windows straddling a class change dropped; asystole excluded",
+        },
+        "training": {
+            "command": command,
+            "seed": trained.seed,
+            "config": asdict(trained.config),
+            "seconds": round(trained.seconds, 1),
+            "final_loss": round(trained.history[-1], 4) if trained.history else None,
+            "parameters": int(trained.model.count_params()),
+            "trained_on": trained_on,
+            "date_utc": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
+        },
+        "libraries": library_versions(),
+        "evaluation": dict(cv_report) if cv_report is not None else None,
+    }
+
+
+def card_markdown(card: Mapping[str, Any]) -> str:
+    """The model card as Markdown, for people."""
+    lines = [
+        f"# Model card: {card['model']}",
+        "",
+        f"**Task**: {card['task']}. **Classes**: {', '.join(card['classes'])}.",
+        "",
+        f"**Input**: {card['input']}. Rate {card['fs_hz']:g} Hz, window {card['window_s']:g} s; "
+        f"inference every {card['inference_stride_s']:g} s (pipeline/rhythm_cnn.py).",
+        "",
+        "## Data",
+        "",
+        f"- Source: `{card['data']['source']}`; databases {', '.join(card['data']['databases'])}; "
+        f"{card['data']['records']} records.",
+        f"- Windows: {card['data']['windows']}.",
+        f"- Noise: {card['data']['noise']}.",
+        "- Windows per class: "
+        + ", ".join(f"{name} {n}" for name, n in card["data"]["windows_per_class"].items())
+        + ".",
+        f"- Label table: {card['label_table']['source']}.",
+        "",
+        "| label | class |",
+        "|---|---|",
+        *[f"| `{label}` | {cls} |" for label, cls in card["label_table"]["wfdb"].items()],
+        "",
+        "## Training",
+        "",
+        f"- Command: `{card['training']['command']}`",
+        f"- Seed {card['training']['seed']}; {card['training']['parameters']:,} parameters; "
+        f"{card['training']['seconds']:.0f} s on {card['training']['machine']}; "
+        f"{card['training']['date_utc']}.",
+        f"- Configuration: `{json.dumps(card['training']['config'])}`",
+        f"- {card['training']['trained_on']}.",
+        "- Libraries: " + ", ".join(f"{k} {v}" for k, v in card["libraries"].items()) + ".",
+        "",
+    ]
+    lines += _evaluation_markdown(card.get("evaluation"))
+    return "\n".join(lines) + "\n"
+
+
+def _evaluation_markdown(report: Mapping[str, Any] | None) -> list[str]:
+    if not report:
+        return ["## Evaluation", "", "No cross-validation report was given (`--cv-report`)."]
+    lines = ["## Evaluation (record-level cross-validation)", "", report.get("split", ""), ""]
+    lines += [f"Command: `{report.get('command', '')}`", ""]
+    lines += ["| class | windows | sensitivity | PPV | F1 |", "|---|---|---|---|---|"]
+    for name, m in report["per_class"].items():
+        lines.append(
+            f"| {name} | {m['support']} | {_pct(m['sensitivity'])} | {_pct(m['ppv'])} | {_pct(m['f1'])} |"
+        )
+    shock = report["shock_advisory"]
+    lines += [
+        "",
+        f"**Macro-F1** over the classes with data: {report['macro_f1']:.3f}.",
+        "",
+        f"**Shock-advisory view**: VF windows called VF or VT {_pct(shock['vf_called_vf_or_vt'])}; "
+        f"VT windows called VF or VT {_pct(shock['vt_called_vf_or_vt'])}; "
+        f"Normal windows called VF or VT {_pct(shock['normal_called_vf_or_vt'])}.",
+        "",
+    ]
+    noise = report.get("nstdb_eval_noise")
+    if noise:
+        lines += [
+            f"**nstdb noise, evaluation half** ({noise['windows']} windows of em/ma alone): called Noise "
+            f"{_pct(noise['called_noise'])}, called VF or VT {_pct(noise['called_vf_or_vt'])}.",
+            "",
+        ]
+    bars = report.get("bars")
+    if bars:
+        lines += ["| bar | value | met |", "|---|---|---|"]
+        lines += [f"| {b['bar']} | {b['value']:.3f} | {'yes' if b['met'] else 'no'} |" for b in bars]
+        lines.append("")
+    names = list(report["per_class"])
+    lines += ["Confusion matrix (rows: reference, columns: model):", ""]
+    lines += ["| | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for name, row in zip(names, report["confusion_matrix"], strict=True):
+        lines.append(f"| **{name}** | " + " | ".join(str(v) for v in row) + " |")
+    speed = report.get("speed")
+    if speed:
+        lines += [
+            "",
+            f"**Speed** ({speed['machine']}): {speed['ms_per_window']:.3f} ms per 10-s window batched; "
+            f"{speed['record_30min_s']:.3f} s for a 30-min record's {speed['record_30min_windows']} "
+            f"windows (model), {speed['record_30min_with_preprocessing_s']:.3f} s with resampling "
+            "and windowing.",
+        ]
+    return lines
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.1f} %"
+
+
+def inference_model(trained: TrainedModel) -> keras.Model:
+    """The trained network without its optimiser's state (what inference needs, a third of the size)."""
+    model = rhythm_cnn_built(trained.seed)
+    model.set_weights(trained.model.get_weights())
+    return model
+
+
+def model_written(trained: TrainedModel, card: Mapping[str, Any], out_dir: str | os.PathLike[str]) -> Path:
+    """Write the model and its card (JSON + Markdown) into ``out_dir``; returns the model's path."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / MODEL_FILE
+    inference_model(trained).save(path)
+    (out / CARD_JSON).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out / CARD_MARKDOWN).write_text(card_markdown(card), encoding="utf-8")
+    return path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = _parser().parse_args(argv)
+    config = TrainingConfig(
+        epochs=args.epochs,
+        windows_per_epoch=args.windows_per_epoch,
+        sampling_exponent=args.sampling_exponent,
+    )
+    dataset = rhythm_dataset_built(args.data, records=args.records, ptbxl_dir=args.ptbxl)
+    bank = nstdb_noise_bank(Path(args.data) / "nstdb", part="train")
+    print(f"{len(dataset)} windows from {len(set(dataset.record))} records: {dataset.class_windows()}")
+    trained = model_trained(dataset, bank, config=config, seed=args.seed, progress=print)
+    cv_report = json.loads(Path(args.cv_report).read_text(encoding="utf-8")) if args.cv_report else None
+    command = "python -m pipeline.train " + shlex.join(argv)
+    card = model_card(
+        trained, command=command, data=str(args.data), cv_report=cv_report, all_records=args.records is None
+    )
+    path = model_written(trained, card, args.out)
+    print(f"trained in {trained.seconds:.0f} s -> {path} ({path.stat().st_size / 1e6:.2f} MB)")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    defaults = TrainingConfig()
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline.train", description="Train the rhythm CNN from scratch and write its card."
+    )
+    parser.add_argument("--data", required=True, help="folder holding mitdb/, vfdb/ and nstdb/")
+    parser.add_argument("--out", required=True, help="folder to write the model and its card into")
+    parser.add_argument("--epochs", type=int, default=defaults.epochs)
+    parser.add_argument("--windows-per-epoch", type=int, default=defaults.windows_per_epoch)
+    parser.add_argument(
+        "--sampling-exponent",
+        type=float,
+        default=defaults.sampling_exponent,
+        help="a class is drawn in proportion to (its windows) ** this (0: balanced, 1: as found)",
+    )
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--records", nargs="+", help="only these records, e.g. mitdb/100 vfdb/418")
+    parser.add_argument("--ptbxl", help="a full PTB-XL folder to train on as well")
+    parser.add_argument("--cv-report", help="the JSON of python -m pipeline.evaluate, for the card")
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""The shipped rhythm CNN (pipeline.rhythm_cnn) on real recordings and on bad input.
+
+The shipped model was trained on every mitdb and vfdb record, so the real-record tests below
+are sanity checks that the model, its preprocessing and the smoothing fit together: they are
+not measures of accuracy. The honest figures are the record-level cross-validation's, in
+pipeline/models/rhythm_cnn.card.md.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.signal import resample_poly
+
+from pipeline.errors import EcgTooShortError
+from pipeline.load import load_ecg
+from pipeline.rhythm import RHYTHM_CLASSES, Rhythm, RhythmClassifier
+from pipeline.rhythm_cnn import DEFAULT_MODEL_PATH, CnnRhythmClassifier
+from tests.pipeline.physionet_data import physionet_record
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def classifier() -> CnnRhythmClassifier:
+    assert DEFAULT_MODEL_PATH.is_file(), "the shipped model pipeline/models/rhythm_cnn.keras is missing"
+    return CnnRhythmClassifier.load()
+
+
+def lead_slice(database: str, record: str, start_s: float, end_s: float) -> tuple[np.ndarray, float]:
+    """The first lead of a record between two times, mV, and its rate."""
+    ecg = load_ecg(physionet_record(database, record))
+    lead = ecg.signal_mv[:, ecg.lead_closest_to_ii()]
+    return lead[round(start_s * ecg.fs) : round(end_s * ecg.fs)], ecg.fs
+
+
+def assert_contract(rhythm: Rhythm, duration_s: float, lead: str) -> None:
+    assert isinstance(rhythm, Rhythm) and rhythm.lead == lead
+    assert rhythm.label in RHYTHM_CLASSES and 0.0 <= rhythm.confidence <= 1.0
+    assert list(rhythm.probabilities) == list(RHYTHM_CLASSES)
+    assert sum(rhythm.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
+    for window in rhythm.windows:
+        assert sum(window.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
+        assert window.end_s - window.start_s == pytest.approx(10.0)
+        assert window.label == max(window.probabilities, key=window.probabilities.get)
+    starts = [w.start_s for w in rhythm.windows]
+    assert starts == sorted(starts) and rhythm.windows[-1].end_s == pytest.approx(duration_s)
+    assert rhythm.episodes[0].start_s == 0.0 and rhythm.episodes[-1].end_s == pytest.approx(duration_s)
+    for before, after in zip(rhythm.episodes, rhythm.episodes[1:], strict=False):
+        assert before.end_s == pytest.approx(after.start_s) and before.label != after.label
+
+
+def test_is_a_rhythm_classifier_loaded_once(classifier):
+    as_protocol: RhythmClassifier = classifier  # what the analysis is given (a static Protocol)
+    assert callable(as_protocol.classify)
+    assert CnnRhythmClassifier.load() is classifier
+
+
+def test_importing_the_pipeline_does_not_import_tensorflow():
+    code = (
+        "import sys, pipeline.rhythm_cnn, pipeline.rhythm_model, pipeline.train, pipeline.evaluate; "
+        "sys.exit('tensorflow' in sys.modules or 'keras' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], cwd=REPO).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("database", "record", "start_s", "end_s", "expected"),
+    [
+        ("mitdb", "100", 0.0, 120.0, "Normal"),
+        ("mitdb", "201", 10.0, 370.0, "AF"),  # (AFIB from the record's start to 6 min
+        ("vfdb", "430", 1290.0, 1620.0, "VF"),
+        ("vfdb", "426", 660.0, 1160.0, "VF"),
+        ("vfdb", "427", 660.0, 1520.0, "VT"),
+    ],
+)
+def test_real_rhythms_are_recognised(classifier, database, record, start_s, end_s, expected):
+    lead, fs = lead_slice(database, record, start_s, end_s)
+    rhythm = classifier.classify(lead, fs, lead="MLII")
+    assert_contract(rhythm, lead.size / fs, "MLII")
+    assert rhythm.label == expected
+    assert rhythm.confidence > 0.5
+
+
+def test_any_rate_works_mitdb_at_500_hz(classifier):
+    lead, fs = lead_slice("mitdb", "201", 10.0, 130.0)
+    at_500 = resample_poly(lead, 25, 18)  # 360 Hz * 25 / 18 = 500 Hz
+    rhythm = classifier.classify(at_500, 500.0, lead="MLII")
+    assert_contract(rhythm, at_500.size / 500.0, "MLII")
+    assert rhythm.label == "AF"
+
+
+def test_shorter_than_one_window_is_too_short_not_a_guess(classifier):
+    lead, fs = lead_slice("mitdb", "100", 0.0, 9.5)
+    with pytest.raises(EcgTooShortError, match="at least 10 s"):
+        classifier.classify(lead, fs, lead="MLII")
+
+
+def test_exactly_one_window_is_classified(classifier):
+    lead, fs = lead_slice("mitdb", "100", 0.0, 10.0)
+    rhythm = classifier.classify(lead, fs, lead="MLII")
+    assert len(rhythm.windows) == 1 and len(rhythm.episodes) == 1
+    assert_contract(rhythm, 10.0, "MLII")
+
+
+def test_an_odd_length_is_covered_to_its_end(classifier):
+    lead, fs = lead_slice("mitdb", "100", 0.0, 33.3)
+    rhythm = classifier.classify(lead, fs, lead="MLII")
+    assert_contract(rhythm, lead.size / fs, "MLII")
+    assert rhythm.windows[-1].start_s == pytest.approx(lead.size / fs - 10.0)
+
+
+def assert_noise_not_vf(rhythm: Rhythm) -> None:
+    assert rhythm.label == "Noise"
+    assert rhythm.probabilities["VF"] < 0.2
+    assert all(w.probabilities["VF"] < 0.5 for w in rhythm.windows)
+
+
+def test_a_flat_lead_is_noise_never_vf(classifier):
+    rng = np.random.default_rng(4)
+    flat = 0.003 * rng.standard_normal(60 * 250) + 0.2  # a lead that is off: microvolts around an offset
+    assert_noise_not_vf(classifier.classify(flat, 250.0, lead="II"))
+    assert_noise_not_vf(classifier.classify(np.zeros(30 * 500), 500.0, lead="II"))
+
+
+def test_gaussian_noise_is_noise_never_vf(classifier):
+    rng = np.random.default_rng(5)
+    assert_noise_not_vf(classifier.classify(rng.normal(0.0, 0.5, 60 * 360), 360.0, lead="II"))
+
+
+def test_nstdb_electrode_motion_from_the_evaluation_half_is_noise(classifier):
+    # nstdb em's second half (15-30 min) was never used in training (pipeline.rhythm_augment).
+    noise, fs = lead_slice("nstdb", "em", 20 * 60.0, 22 * 60.0)
+    rhythm = classifier.classify(noise, fs, lead="noise")
+    assert rhythm.label == "Noise"
+    assert rhythm.probabilities["VF"] + rhythm.probabilities["VT"] < 0.3

@@ -1,0 +1,94 @@
+"""Training the rhythm CNN (pipeline.train): the sampling, the Noise sources, the device augmentation,
+and a smoke training on two real records that writes a loadable model and its card."""
+
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from pipeline.rhythm import RHYTHM_CLASSES
+from pipeline.rhythm_augment import nstdb_noise_bank
+from pipeline.rhythm_dataset import rhythm_dataset_built
+from pipeline.train import (
+    CARD_JSON,
+    CARD_MARKDOWN,
+    MODEL_FILE,
+    NOISE_CLASS,
+    TrainingConfig,
+    class_draw_shares,
+    device_filtered,
+    epoch_drawn,
+    main,
+    synthetic_noise_windows,
+)
+from tests.pipeline.physionet_data import PHYSIONET, physionet_record
+
+SMOKE_RECORDS = ("mitdb/100", "vfdb/418")
+
+
+@pytest.fixture(scope="module")
+def dataset():
+    for record in SMOKE_RECORDS:
+        physionet_record(*record.split("/"))
+    return rhythm_dataset_built(PHYSIONET, records=list(SMOKE_RECORDS))
+
+
+@pytest.fixture(scope="module")
+def bank():
+    physionet_record("nstdb", "em")
+    return nstdb_noise_bank(PHYSIONET / "nstdb", part="train")
+
+
+def test_square_root_sampling_shrinks_the_imbalance_without_removing_it():
+    shares = class_draw_shares(np.array([10_000, 100, 0]), exponent=0.5)
+    np.testing.assert_allclose(shares, [100 / 110, 10 / 110, 0.0])
+    np.testing.assert_allclose(class_draw_shares(np.array([10_000, 100]), exponent=0.0), [0.5, 0.5])
+
+
+def test_synthetic_noise_is_normalised_and_finite():
+    windows = synthetic_noise_windows(20, np.random.default_rng(3))
+    assert windows.shape == (20, 2500) and windows.dtype == np.float32
+    assert np.all(np.isfinite(windows))
+    assert np.all(np.abs(np.median(windows, axis=1)) < 1e-3)
+
+
+def test_device_filtering_keeps_shape_and_a_seed_repeats_it(dataset):
+    X = dataset.X[:8]
+    config = TrainingConfig(p_lowpass=1.0, p_highpass=1.0, p_invert=0.5)
+    a = device_filtered(X, np.random.default_rng(5), config)
+    b = device_filtered(X, np.random.default_rng(5), config)
+    assert a.shape == X.shape and np.all(np.isfinite(a))
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, X)
+
+
+def test_an_epoch_holds_noise_even_without_recorded_noise_windows(dataset, bank):
+    assert dataset.class_windows()["Noise"] == 0
+    X, y = epoch_drawn(dataset, bank, np.random.default_rng(2), TrainingConfig(), n_windows=400)
+    assert X.shape == (400, 2500) and y.shape == (400,)
+    present = set(np.unique(y))
+    assert NOISE_CLASS in present
+    assert present <= {RHYTHM_CLASSES.index(name) for name in ("Normal", "VF", "Noise")}
+
+
+def test_smoke_training_writes_a_loadable_model_and_its_card(tmp_path, dataset):
+    out = tmp_path / "model"
+    argv = ["--data", str(PHYSIONET), "--out", str(out), "--epochs", "1", "--windows-per-epoch", "128"]
+    assert main([*argv, "--records", *SMOKE_RECORDS, "--seed", "11"]) == 0
+    model = keras.models.load_model(out / MODEL_FILE, compile=False)
+    p = np.asarray(model.predict_on_batch(dataset.X[:4]))
+    assert p.shape == (4, len(RHYTHM_CLASSES))
+    card = json.loads((out / CARD_JSON).read_text(encoding="utf-8"))
+    assert card["classes"] == list(RHYTHM_CLASSES)
+    assert card["fs_hz"] == 250.0 and card["window_s"] == 10.0
+    assert card["training"]["seed"] == 11
+    assert "--records" in card["training"]["command"]
+    assert "mitdb/100" in card["training"]["trained_on"]
+    assert card["label_table"]["wfdb"]["(AFIB"] == "AF"
+    assert {"tensorflow", "keras", "numpy"} <= set(card["libraries"])
+    assert card["evaluation"] is None
+    markdown = (out / CARD_MARKDOWN).read_text(encoding="utf-8")
+    assert "# Model card" in markdown and "No cross-validation report" in markdown
