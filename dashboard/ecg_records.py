@@ -90,17 +90,35 @@ class SignalWindow:
 # --- The rhythm classifier ------------------------------------------------------------------
 
 
+NO_RHYTHM_MODEL_REASON = "No rhythm classifier is installed, so the rhythm was not classified."
+
+
+@lru_cache(maxsize=1)
+def rhythm_unclassified_reason() -> str | None:
+    """Why analyses carry no rhythm call, or None when the classifier is in use.
+
+    The shipped CNN is used only once its model card records that its cross-validation on unseen
+    patients met every bar (`pipeline.rhythm_cnn.validation_shortfall`): until then its calls are
+    not shown to clinicians, on the page, in reports or on the monitor, and this says why.
+    """
+    try:
+        from pipeline.rhythm_cnn import DEFAULT_MODEL_PATH, validation_shortfall
+    except ImportError:
+        return NO_RHYTHM_MODEL_REASON
+    if not DEFAULT_MODEL_PATH.exists():
+        return NO_RHYTHM_MODEL_REASON
+    return validation_shortfall()
+
+
 @lru_cache(maxsize=1)
 def rhythm_classifier():
     """The rhythm classifier the analyses use, loaded once per process; None when none is
-    installed (the analysis then says the rhythm was not classified). The one place to change
-    when another classifier ships."""
-    try:
-        from pipeline.rhythm_cnn import DEFAULT_MODEL_PATH, CnnRhythmClassifier
-    except ImportError:
+    installed or the installed one has not passed its validation (`rhythm_unclassified_reason`
+    says which). The one place to change when another classifier ships."""
+    if rhythm_unclassified_reason() is not None:
         return None
-    if not DEFAULT_MODEL_PATH.exists():
-        return None
+    from pipeline.rhythm_cnn import DEFAULT_MODEL_PATH, CnnRhythmClassifier
+
     try:
         return CnnRhythmClassifier.load(DEFAULT_MODEL_PATH)
     except Exception:  # a broken weights file or a missing TensorFlow must not stop the analysis
@@ -274,7 +292,12 @@ def run_analysis(
             share = LOAD_SHARE + fraction * (1 - LOAD_SHARE - STORE_SHARE)
             report(round(100 * share), STEP_LABELS.get(name, name))
 
-        analysis = analyze(ecg, classifier=rhythm_classifier(), progress=step)
+        analysis = analyze(
+            ecg,
+            classifier=rhythm_classifier(),
+            unclassified_reason=rhythm_unclassified_reason(),
+            progress=step,
+        )
         analysis_dict = analysis.to_dict()
         report(round(100 * (1 - STORE_SHARE)), "Saving the recording")
         outcome = _store(database, settings, actor, job, ecg, analysis, analysis_dict)
@@ -431,6 +454,7 @@ __all__ = [
     "EcgError",
     "decode_uploads",
     "rhythm_classifier",
+    "rhythm_unclassified_reason",
     "run_analysis",
     "signal_window",
     "start_analysis",

@@ -1,11 +1,17 @@
 """Command line of the pipeline (ARCHITECTURE.md):
 
     python -m pipeline analyze PATH [PATH ...] [--lead NAME] [--out DIR] [--line-hz 50|60]
+                                [--rhythm validated|any|off]
 
 PATH is a WFDB record (path without extension, or its .hea), an EDF file, a CSV file (with a
 time column, or give ``--fs``) or a .zip holding a WFDB record. Each record prints one summary
 line; with ``--out`` its analysis is written to ``DIR/<record name>.json``. A record that fails
 prints its error and the others still run; the exit status is 1 when any failed, else 0.
+
+The rhythm comes from the shipped CNN (`pipeline.rhythm_cnn`), loaded once for all PATHs, only
+when its model card records that it passed its validation on unseen patients (``--rhythm
+validated``, the default; otherwise the JSON says why the rhythm was not classified).
+``--rhythm any`` uses the model regardless, for research; ``--rhythm off`` skips it.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = Path(args.out) if args.out else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
+    classifier, unclassified_reason = _rhythm_classifier(args.rhythm)
     failed = 0
     written: set[str] = set()
     for path in args.paths:
@@ -40,7 +47,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             started = time.perf_counter()
             ecg = load_ecg(path, fs=args.fs)
             load_s = time.perf_counter() - started
-            analysis = analyze(ecg, lead=args.lead, line_hz=args.line_hz)
+            analysis = analyze(
+                ecg,
+                lead=args.lead,
+                classifier=classifier,
+                unclassified_reason=unclassified_reason,
+                line_hz=args.line_hz,
+            )
         except EcgError as error:
             failed += 1
             print(f"{path}: error: {error}")
@@ -77,6 +90,20 @@ def summary_line(analysis: Analysis) -> str:
     )
 
 
+def _rhythm_classifier(choice: str):
+    """The classifier to use and, when there is none, why: see the module docstring."""
+    if choice == "off":
+        return None, "The rhythm was not classified (--rhythm off)."
+    from pipeline.rhythm_cnn import DEFAULT_MODEL_PATH, CnnRhythmClassifier, validation_shortfall
+
+    if not DEFAULT_MODEL_PATH.exists():
+        return None, None
+    shortfall = validation_shortfall()
+    if shortfall is not None and choice == "validated":
+        return None, shortfall
+    return CnnRhythmClassifier.load(DEFAULT_MODEL_PATH), None
+
+
 def _output_name(record: str, taken: set[str]) -> str:
     """A safe, unused file name for ``record``'s JSON (``100``, then ``100-2`` for a second one)."""
     base = _UNSAFE_NAME_CHARACTERS.sub("_", record).strip("._") or "record"
@@ -96,6 +123,12 @@ def _parser() -> argparse.ArgumentParser:
     analyse.add_argument("--lead", help="lead to analyse, any case (default: the lead closest to II)")
     analyse.add_argument("--out", help="folder for one <record>.json per record")
     analyse.add_argument("--fs", type=float, help="sampling rate, Hz, for a CSV without a time column")
+    analyse.add_argument(
+        "--rhythm",
+        choices=("validated", "any", "off"),
+        default="validated",
+        help="rhythm CNN: only if it passed validation (default), regardless, or not at all",
+    )
     analyse.add_argument(
         "--line-hz", type=float, default=50.0, choices=(50.0, 60.0), help="power-line frequency (Hz)"
     )

@@ -186,6 +186,7 @@ def analyze(
     *,
     lead: str | None = None,
     classifier: RhythmClassifier | None = None,
+    unclassified_reason: str | None = None,
     line_hz: float = 50.0,
     progress: ProgressCallback | None = None,
 ) -> Analysis:
@@ -197,6 +198,8 @@ def analyze(
         lead: name of the lead to analyse, any case (``"ii"``, ``"MLII"``); default: the lead
             closest to lead II.
         classifier: the rhythm classifier; None leaves the rhythm unclassified.
+        unclassified_reason: what `Analysis.rhythm_reason` says when ``classifier`` is None
+            (default `NO_CLASSIFIER_REASON`), e.g. that the model has not passed validation.
         line_hz: the power-line frequency to notch out (50 or 60 Hz).
         progress: called as each step starts (see `ProgressCallback`).
 
@@ -257,7 +260,7 @@ def analyze(
         hrv=hrv,
         quality=quality,
         rhythm=rhythm,
-        rhythm_reason=None if classifier is not None else NO_CLASSIFIER_REASON,
+        rhythm_reason=None if classifier is not None else (unclassified_reason or NO_CLASSIFIER_REASON),
         timings_s=timings,
     )
 

@@ -54,6 +54,8 @@ from pipeline.rhythm import RHYTHM_CLASSES, Rhythm, RhythmEpisode, RhythmWindow
 from pipeline.rhythm_dataset import DEFAULT_STRIDE_S, TARGET_FS_HZ, WINDOW_S, lead_windows
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent / "models" / "rhythm_cnn.keras"
+# The model card beside it: what the model is and how it did on unseen subjects.
+DEFAULT_CARD_PATH = DEFAULT_MODEL_PATH.with_name("rhythm_cnn.card.json")
 # Running median over this many consecutive windows (see the module docstring).
 SMOOTHING_WINDOWS = 3
 INPUT_SAMPLES = round(WINDOW_S * TARGET_FS_HZ)
@@ -107,6 +109,34 @@ class CnnRhythmClassifier:
         windows, starts_s = recording_windows(lead_mv, fs)
         probabilities = self.window_probabilities(windows)
         return rhythm_of_windows(probabilities, starts_s, duration_s, lead=lead)
+
+
+def validation_shortfall(card_path: str | os.PathLike[str] = DEFAULT_CARD_PATH) -> str | None:
+    """Why a model's rhythm calls must not yet be shown as findings, or None when it may be used.
+
+    A model is fit for clinical display only when its record-level cross-validation, written in
+    its card (``evaluation.bars``), met every bar of the product (macro-F1, AF and Heart block
+    F1, the shock-advisory shares). A wrong rhythm on a report can hurt someone: a model that
+    calls 2 % of normal windows VF/VT would put a false VF on one strip in fifty.
+
+    Returns:
+        A sentence for the findings panel naming the bars missed, or None when all were met.
+    """
+    import json
+
+    path = Path(card_path)
+    try:
+        bars = json.loads(path.read_text(encoding="utf-8"))["evaluation"]["bars"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return "The rhythm model has no readable validation record, so its calls are not shown."
+    missed = [bar for bar in bars if not bar.get("met")]
+    if not missed:
+        return None
+    listed = "; ".join(f"{bar['bar']} (measured {bar['value']:.3g})" for bar in missed)
+    return (
+        "The rhythm model has not yet passed its validation on unseen patients, so its calls are "
+        f"not shown. Missed: {listed}."
+    )
 
 
 @functools.lru_cache(maxsize=4)

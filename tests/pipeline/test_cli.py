@@ -50,3 +50,21 @@ def test_runs_as_a_module():
     )
 
     assert completed.returncode == 0 and "--lead" in completed.stdout
+
+
+def test_the_rhythm_is_only_called_by_a_validated_model(tmp_path, capsys):
+    from pipeline.rhythm_cnn import validation_shortfall
+
+    record = physionet_record("qtdb", "sel100")
+
+    assert main(["analyze", str(record), "--out", str(tmp_path)]) == 0
+    assert main(["analyze", str(record), "--rhythm", "off", "--out", str(tmp_path / "off")]) == 0
+
+    result = json.loads((tmp_path / "sel100.json").read_text())
+    shortfall = validation_shortfall()
+    if shortfall is None:
+        assert result["rhythm"]["label"] and result["rhythm_reason"] is None
+    else:
+        assert result["rhythm"] is None and result["rhythm_reason"] == shortfall
+    off = json.loads((tmp_path / "off" / "sel100.json").read_text())
+    assert off["rhythm"] is None and "--rhythm off" in off["rhythm_reason"]

@@ -138,3 +138,22 @@ def test_nstdb_electrode_motion_from_the_evaluation_half_is_noise(classifier):
     rhythm = classifier.classify(noise, fs, lead="noise")
     assert rhythm.label == "Noise"
     assert rhythm.probabilities["VF"] + rhythm.probabilities["VT"] < 0.3
+
+
+def test_a_model_that_missed_a_bar_is_not_fit_for_display(tmp_path):
+    import json
+
+    from pipeline.rhythm_cnn import DEFAULT_CARD_PATH, validation_shortfall
+
+    card = json.loads(DEFAULT_CARD_PATH.read_text())
+    missed = [bar["bar"] for bar in card["evaluation"]["bars"] if not bar["met"]]
+    shipped = validation_shortfall()
+    for bar in card["evaluation"]["bars"]:
+        bar["met"] = True
+    passing = tmp_path / "card.json"
+    passing.write_text(json.dumps(card))
+
+    assert (shipped is None) == (not missed)
+    assert all(name in shipped for name in missed) if missed else True
+    assert validation_shortfall(passing) is None
+    assert "no readable validation record" in validation_shortfall(tmp_path / "missing.json")
