@@ -7,10 +7,13 @@ Each module has `register(app, services)`, which adds its callbacks with
 from callbacks import (
     account,
     admin_audit,
+    admin_monitoring,
     admin_users,
     analysis,
     ecg_viewer,
     home,
+    monitor_bed,
+    monitor_wall,
     patient,
     patient_edit,
     patient_register,
@@ -36,6 +39,9 @@ PAGE_CALLBACKS = (
     reports,
     report,
     report_compare,
+    monitor_wall,
+    monitor_bed,
+    admin_monitoring,
 )
 
 

@@ -8,7 +8,7 @@ from dash import Input, Output, State, ctx, dcc, html, no_update
 from callbacks.analysis import risk_summary
 from components.feedback import refusal
 from components.findings import findings_panel
-from dashboard import reports
+from dashboard import report_export, reports
 from dashboard.auth import current_user, guarded_callback
 from dashboard.reports import ReportAccessDenied, ReportError
 
@@ -192,3 +192,30 @@ def register(app, services) -> None:
             color="info",
             className="py-2",
         )
+
+    @guarded_callback(
+        app,
+        Output("report-pdf", "data"),
+        Output("report-pdf-message", "children"),
+        Input("report-pdf-download", "n_clicks"),
+        State("report-request", "data"),
+        State("report-pdf-kind", "value"),
+        prevent_initial_call=True,
+        roles=READERS,
+    )
+    def download_pdf(clicks, request, kind):
+        """The PDF is built on the server from the stored report; only its id and kind come from here."""
+        if not clicks:
+            return no_update, no_update
+        actor = current_user().actor()
+        try:
+            exported = report_export.export_report_pdf(
+                services.database,
+                services.settings,
+                actor,
+                (request or {}).get("report_id"),
+                kind if kind in report_export.KINDS else "clinician",
+            )
+        except ReportAccessDenied as error:
+            return no_update, refusal(f"{error} The attempt was recorded.")
+        return dcc.send_bytes(exported.content, exported.filename, type="application/pdf"), None

@@ -4,6 +4,9 @@
     python -m dashboard create-user --role doctor --login dr.house --name "Gregory House" \
         [--doctor-id D-0042]            (asks for the password, or reads ECG_NEW_PASSWORD)
     python -m dashboard seed-demo
+    python -m dashboard monitor-bed --id icu-1 --label "ICU 1" [--patient P-1] \
+        [--source replay:vfdb-418] [--hr-low 40] [--hr-high 140]
+    python -m dashboard monitor-device --bed icu-1 --label "monitor 7"   (prints the token once)
 """
 
 from __future__ import annotations
@@ -34,6 +37,20 @@ def main(argv: list[str] | None = None) -> int:
     user.add_argument("--doctor-id", help="Doctor_ID for a doctor (default: the login)")
     seed = commands.add_parser("seed-demo", help="demo accounts and patients (empty database only)")
     seed.add_argument("--force", action="store_true", help="seed even if accounts exist")
+    bed = commands.add_parser("monitor-bed", help="add a monitored bed (device or replay source)")
+    bed.add_argument("--id", required=True)
+    bed.add_argument("--label", default="")
+    bed.add_argument("--patient")
+    bed.add_argument(
+        "--source",
+        default="device",
+        help="device, replay:<sample key> (the demo) or recording:<recording ID>",
+    )
+    bed.add_argument("--hr-low", type=int, default=40)
+    bed.add_argument("--hr-high", type=int, default=140)
+    device = commands.add_parser("monitor-device", help="create a device token for a bed (shown once)")
+    device.add_argument("--bed", required=True)
+    device.add_argument("--label", default="")
     args = parser.parse_args(argv)
 
     try:
@@ -66,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(f"Created {account.role.value} account {account.login_name} (ID {account.account_id}).")
         return 0
+    if args.command in ("monitor-bed", "monitor-device"):
+        return _monitoring_command(args, database)
     with database.transaction() as session:
         if has_accounts(session) and not args.force:
             print(
@@ -79,6 +98,32 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for login in logins:
         print(f"{login.role:7s} {login.login_name:12s} password: {login.password}")
+    return 0
+
+
+def _monitoring_command(args, database: Database) -> int:
+    from dashboard.live_buffer import MemoryStreamStore
+    from dashboard.monitoring import LiveMonitor, MonitorError
+
+    monitor = LiveMonitor(database, MemoryStreamStore(), classifier=lambda: None)
+    try:
+        if args.command == "monitor-bed":
+            monitor.create_bed(
+                CLI,
+                args.id,
+                args.label,
+                patient_id=args.patient,
+                source=args.source,
+                hr_low_bpm=args.hr_low,
+                hr_high_bpm=args.hr_high,
+            )
+            print(f"Added bed {args.id} ({args.source}).")
+        else:
+            device_id, token = monitor.create_device(CLI, args.bed, args.label)
+            print(f"Device {device_id} for bed {args.bed}. Its token (shown only now):\n{token}")
+    except MonitorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -42,6 +42,10 @@ ACTIONS = (
     "user_unlocked",
     "password_changed",
     "export_audit",
+    "monitor_bed_created",
+    "monitor_device_created",
+    "monitor_device_revoked",
+    "acknowledge_alarm",
 )
 
 

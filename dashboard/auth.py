@@ -3,7 +3,8 @@
 `SessionAuth` is built on dash-auth's `Auth` base class. Its gate runs before every Flask
 request, Dash callbacks included, and refuses by default:
 
-* only the login page, /healthz and static assets are public;
+* only the login page, /healthz and static assets are public; the device ingest route
+  (`DEVICE_ROUTES`) skips the session and is authenticated by a per-device token instead;
 * everything else needs a live session (idle timeout, account still enabled);
 * a Dash callback runs only if it was registered with `roles=` (see `guarded_callback`)
   and the user has one of them; a page is served only to the roles it was registered
@@ -38,6 +39,9 @@ from dashboard.db import Database
 from dashboard.login import LoginPolicy, authenticate
 
 PUBLIC_ROUTES = ("/login", "/healthz", "/assets/<path:filename>", "/_favicon.ico")
+# Routes a bedside device calls with its own token instead of a session: the gate lets them
+# through and the view refuses (401) a missing, unknown or revoked token itself.
+DEVICE_ROUTES = ("/api/monitor/ingest",)
 PAGES_ROUTER_OUTPUT = "_pages_content.children"
 # Dash serves its index page for "/" and every other path; the page is chosen in the browser.
 DASH_INDEX_ENDPOINTS = ("/", "/<path:path>")
@@ -207,7 +211,7 @@ class SessionAuth(Auth):
         return self._live_user() is not None
 
     def login_request(self) -> Response:
-        if request.path.startswith("/_dash-") or request.is_json:
+        if request.path.startswith(("/_dash-", "/api/")) or request.is_json:
             response = jsonify(error="Your session has ended. Please log in again.", login="/login")
             response.status_code = 401
             return response
@@ -217,6 +221,8 @@ class SessionAuth(Auth):
     def _gate(self) -> Response | None:
         if self._is_public(request.path):
             return None
+        if request.path in DEVICE_ROUTES and request.method == "POST":
+            return None  # authenticated by the view with the device's token
         user = self._live_user()
         if user is None:
             return self.login_request()

@@ -2,6 +2,7 @@
 
     python -m dashboard.bench patients [--n 50000] [--database-url URL] [--out FILE]
     python -m dashboard.bench analysis [--record PATH] [--out FILE]   (see dashboard.bench_analysis)
+    python -m dashboard.bench pdf [--record PATH] [--runs 5] [--out FILE]   (see dashboard.bench_pdf)
 
 `patients` fills a scratch database (a temporary SQLite file unless --database-url names an
 empty one) with N patients, half of them with a risk entry, then times the register's
@@ -134,6 +135,18 @@ def bench_patients(database: Database, repeats: int = 5) -> dict:
     return results
 
 
+def _add_monitor_commands(commands) -> None:
+    """Live monitoring (see dashboard.bench_monitor)."""
+    monitor = commands.add_parser("monitor", help="the monitor wall in headless Chromium, and device ingest")
+    monitor.add_argument("--beds", type=int, default=8)
+    monitor.add_argument("--seconds", type=float, default=60.0)
+    monitor.add_argument("--ingest-beds", type=int, default=2)
+    monitor.add_argument("--ingest-seconds", type=float, default=20.0)
+    monitor.add_argument("--out", default="docs/bench-monitor.json")
+    vf = commands.add_parser("monitor-vf", help="VF alarm latency replaying vfdb 418 (needs the CNN)")
+    vf.add_argument("--out", default="docs/bench-monitor-vf.json")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dashboard.bench")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -144,7 +157,21 @@ def main(argv: list[str] | None = None) -> int:
     analysis = commands.add_parser("analysis", help="time the analysis page in headless Chromium")
     analysis.add_argument("--record", help="WFDB record path without extension (default: MIT-BIH 100)")
     analysis.add_argument("--out", default="bench-analysis.json")
+    pdf = commands.add_parser("pdf", help="time the PDF reports (export from stored data, rendering)")
+    pdf.add_argument("--record", help="WFDB record path without extension (default: MIT-BIH 100)")
+    pdf.add_argument("--runs", type=int, default=5)
+    pdf.add_argument("--out", default="bench-pdf.json")
+    _add_monitor_commands(commands)
     args = parser.parse_args(argv)
+    if args.command in ("monitor", "monitor-vf"):
+        from dashboard import bench_monitor
+
+        return bench_monitor.main(args)
+    if args.command == "pdf":
+        from dashboard import bench_pdf
+
+        args.record = args.record or str(bench_pdf.DEFAULT_RECORD)
+        return bench_pdf.main(args)
     if args.command == "analysis":
         from dashboard import bench_analysis
 

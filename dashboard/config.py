@@ -46,6 +46,26 @@ def _env_bool(environ: dict[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
+def _env_file(environ: dict[str, str], name: str) -> Path | None:
+    raw = (environ.get(name) or "").strip()
+    if not raw:
+        return None
+    path = Path(raw).expanduser().resolve()
+    if not path.is_file():
+        raise ConfigError(f"{name} must name an existing image file, got {raw!r}")
+    if path.suffix.lower() not in {".png", ".jpg", ".jpeg", ".svg"}:
+        raise ConfigError(f"{name} must be a .png, .jpg or .svg file, got {raw!r}")
+    return path
+
+
+def _env_paper_size(environ: dict[str, str]) -> str:
+    raw = (environ.get("ECG_PAPER_SIZE") or "A4").strip()
+    sizes = {"a4": "A4", "letter": "Letter"}
+    if raw.lower() not in sizes:
+        raise ConfigError(f"ECG_PAPER_SIZE must be A4 or Letter, got {raw!r}")
+    return sizes[raw.lower()]
+
+
 def masked_url(url: str) -> str:
     """The database URL with its password replaced by ***, for messages and logs."""
     try:
@@ -69,6 +89,13 @@ class Settings:
     secure_cookies: bool
     proxy_count: int
     seed_demo: bool
+    institution_name: str = "ECG Dashboard"  # printed in the PDF reports' header
+    institution_logo: Path | None = None  # a local PNG, JPEG or SVG file for that header
+    paper_size: str = "A4"  # of the PDF reports: "A4" or "Letter"
+    # Live monitoring (issue 8)
+    redis_url: str | None = None  # ring buffers in Redis, shared by workers; else in-process
+    monitor_rhythm: bool = True  # classify live rhythms with the CNN when it is installed
+    monitor_ingest_rate_per_s: int = 100  # chunks per second one device may send
 
     @property
     def cache_dir(self) -> Path:
@@ -94,6 +121,15 @@ class Settings:
             secure_cookies=_env_bool(env, "ECG_SECURE_COOKIES", False),
             proxy_count=_env_int(env, "ECG_PROXY_COUNT", 0, minimum=0),
             seed_demo=_env_bool(env, "ECG_SEED_DEMO", True),
+            institution_name=(env.get("ECG_INSTITUTION_NAME") or "ECG Dashboard").strip()[:120],
+            institution_logo=_env_file(env, "ECG_INSTITUTION_LOGO"),
+            paper_size=_env_paper_size(env),
+        )
+        values.update(
+            # Live monitoring (issue 8)
+            redis_url=env.get("ECG_REDIS_URL") or None,
+            monitor_rhythm=_env_bool(env, "ECG_MONITOR_RHYTHM", True),
+            monitor_ingest_rate_per_s=_env_int(env, "ECG_MONITOR_INGEST_RATE", 100),
         )
         values.update(overrides)
         return cls(**values)

@@ -19,8 +19,12 @@ from dashboard.auth import SessionAuth, csrf_token, current_user, guard_page_lay
 from dashboard.config import REPO_ROOT, ConfigError, Settings
 from dashboard.db import Database, DatabaseUnavailable
 from dashboard.demo import seed_demo_if_empty
+from dashboard.ecg_records import recordings_dir, rhythm_classifier, rhythm_unclassified_reason
 from dashboard.jobs import build_background_manager, make_celery
+from dashboard.live_buffer import build_stream_store
+from dashboard.live_routes import monitor_blueprint
 from dashboard.migrate import upgrade_to_head
+from dashboard.monitoring import LiveMonitor
 from dashboard.services import Services
 
 log = logging.getLogger("dashboard")
@@ -64,8 +68,11 @@ def create_app(settings: Settings | None = None) -> Dash:
         on_error=_show_callback_error,
     )
     app.ecg_celery = celery_app
-    app.ecg_services = Services(database=database, settings=settings)
+    monitor = _live_monitor(database, settings)
+    app.ecg_services = Services(database=database, settings=settings, monitor=monitor)
     _configure_server(app, settings)
+    app.server.config["ECG_MONITOR"] = app.ecg_services.monitor
+    app.server.register_blueprint(monitor_blueprint())
     _register_pages()
     guard_page_layouts(_forbidden_layout, database)
     app.layout = lambda: _shell()
@@ -74,6 +81,19 @@ def create_app(settings: Settings | None = None) -> Dash:
     callbacks.register_all(app, app.ecg_services)
     SessionAuth(app, database, settings)
     return app
+
+
+def _live_monitor(database: Database, settings: Settings) -> LiveMonitor:
+    """The live-monitoring service: ring buffers in Redis when ECG_REDIS_URL is set."""
+    classifier = rhythm_classifier if settings.monitor_rhythm else (lambda: None)
+    return LiveMonitor(
+        database,
+        build_stream_store(settings.redis_url),
+        classifier=classifier,
+        unclassified_reason=rhythm_unclassified_reason if settings.monitor_rhythm else (lambda: None),
+        ingest_rate_per_s=settings.monitor_ingest_rate_per_s,
+        recordings_dir=recordings_dir(settings),
+    )
 
 
 def _register_pages() -> None:

@@ -276,3 +276,71 @@ class EcgReportDetail(Base):
     created_by: Mapped[str] = mapped_column(String(255))
     signed_at: Mapped[datetime | None] = mapped_column(DateTime)
     signed_by: Mapped[str | None] = mapped_column(String(255))
+
+
+# --- Live monitoring (migration 0006) ----------------------------------------------------
+
+
+class MonitorBed(Base):
+    """A monitored bed: its patient (optional), its source and its heart-rate alarm limits.
+
+    `source` is "device" (chunks POSTed by a bedside device) or "replay:<sample key>" (a
+    sample-library recording replayed at real speed, looping: the demo)."""
+
+    __tablename__ = "monitor_bed"
+
+    bed_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    label: Mapped[str] = mapped_column(String(80))
+    patient_id: Mapped[str | None] = mapped_column(String(20), ForeignKey("patient_profile.Patient_ID"))
+    source: Mapped[str] = mapped_column(String(60), default="device")
+    hr_low_bpm: Mapped[int] = mapped_column(Integer, default=40)
+    hr_high_bpm: Mapped[int] = mapped_column(Integer, default=140)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class MonitorDevice(Base):
+    """A bedside device's token: only its SHA-256 is stored (the token is 256 random bits,
+    shown once when an admin creates it); a revoked device is refused."""
+
+    __tablename__ = "monitor_device"
+
+    device_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    bed_id: Mapped[str] = mapped_column(String(32), ForeignKey("monitor_bed.bed_id"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    created_by: Mapped[str] = mapped_column(String(255))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class MonitorAlarm(Base):
+    """One alarm of a bed (VF, VT, asystole, HR high/low, signal lost) with the strip around
+    its onset, and who acknowledged it when."""
+
+    __tablename__ = "monitor_alarm"
+
+    alarm_id: Mapped[int] = mapped_column(BigIntegerId, primary_key=True, autoincrement=True)
+    bed_id: Mapped[str] = mapped_column(String(32), ForeignKey("monitor_bed.bed_id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    message: Mapped[str] = mapped_column(String(255))
+    raised_at: Mapped[datetime] = mapped_column(DateTime)
+    cleared_at: Mapped[datetime | None] = mapped_column(DateTime)
+    strip_json: Mapped[str] = mapped_column(LongText)  # {"fs", "start_index", "detected_index", "samples_mv"}
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime)
+    acknowledged_by_role: Mapped[str | None] = mapped_column(String(16))
+    acknowledged_by_id: Mapped[str | None] = mapped_column(String(255))
+
+
+class EcgReportPdf(Base):
+    """The latest exported PDF of a report, per kind ("clinician" or "patient"): a file under
+    instance/reports/ with a generated name, and the SHA-256 of its bytes."""
+
+    __tablename__ = "ecg_report_pdf"
+
+    report_id: Mapped[str] = mapped_column(String(50), ForeignKey("ecg_reports.report_id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    stored_name: Mapped[str] = mapped_column(String(80), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    n_bytes: Mapped[int] = mapped_column(Integer)
+    generated_at: Mapped[datetime] = mapped_column(DateTime)
+    generated_by: Mapped[str] = mapped_column(String(255))

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 
 from dashboard.config import Settings
 from dashboard.db import Database
+from dashboard.monitoring import LiveMonitor
 
 
 @dataclass(frozen=True)
 class Services:
     database: Database
     settings: Settings
+    monitor: LiveMonitor | None = None

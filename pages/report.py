@@ -37,6 +37,31 @@ def layout(report_id: str = "", **_query):
                                     ]
                                 )
                             ),
+                            dbc.Card(
+                                dbc.CardBody(
+                                    [
+                                        html.H2("PDF", className="h6"),
+                                        dbc.RadioItems(
+                                            id="report-pdf-kind",
+                                            options=[
+                                                {"label": "Clinician report", "value": "clinician"},
+                                                {"label": "Patient summary", "value": "patient"},
+                                            ],
+                                            value="clinician",
+                                            inline=True,
+                                            className="mb-2",
+                                        ),
+                                        dbc.Button(
+                                            [html.I(className="bi bi-file-earmark-pdf me-1"), "Download PDF"],
+                                            id="report-pdf-download",
+                                            color="outline-primary",
+                                        ),
+                                        dcc.Download(id="report-pdf"),
+                                        html.Div(id="report-pdf-message", className="mt-2"),
+                                    ]
+                                ),
+                                className="mt-3",
+                            ),
                         ],
                         xl=4,
                         lg=12,

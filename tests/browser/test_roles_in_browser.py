@@ -12,9 +12,9 @@ pytestmark = pytest.mark.browser
 
 ROLE_LOGINS = {"doctor": "dr.demo", "staff": "staff.demo", "admin": "admin.demo"}
 ROLE_MENUS = {
-    "doctor": {"Home", "Patients", "Analyse ECG", "Reports", "My account"},
-    "staff": {"Home", "Patients", "Reports", "My account"},
-    "admin": {"Home", "Patients", "My account", "Users", "Audit log"},
+    "doctor": {"Home", "Patients", "Analyse ECG", "Reports", "Monitor wall", "My account"},
+    "staff": {"Home", "Patients", "Reports", "Monitor wall", "My account"},
+    "admin": {"Home", "Patients", "Monitor wall", "My account", "Users", "Monitoring", "Audit log"},
 }
 
 

@@ -64,4 +64,6 @@ def test_analyze_returns_a_valid_analysis_or_an_ecg_error(ecg):
     for key, value in result["intervals_ms"].items():
         if key != "beats_measured" and value is not None:
             assert 0.0 < value < 2000.0
-    assert result["quality"] and result["quality"][-1]["end_s"] <= ecg.duration_s + 0.001  # rounded to ms in the JSON
+    assert (
+        result["quality"] and result["quality"][-1]["end_s"] <= ecg.duration_s + 0.001
+    )  # rounded to ms in the JSON
