@@ -71,7 +71,7 @@ from pathlib import Path
 import numpy as np
 import wfdb
 
-from pipeline.bench.qrs import MATCH_WINDOW_S, beats_matched, records_listed
+from pipeline.bench.qrs import MATCH_WINDOW_S, beats_matched, channel_index, records_listed
 from pipeline.delineate import ABSENT, delineate_beats
 from pipeline.qrs import detect_r_peaks
 from pipeline.units import units_mv_factor
@@ -266,7 +266,7 @@ def record_scored(task: _RecordTask) -> dict:
         record = wfdb.rdrecord(path)
         annotation = wfdb.rdann(path, task.annotator)
         names = [str(name) for name in (record.sig_name or [])]
-        lead = _channel(names, task.lead)
+        lead = channel_index(names, task.lead)
         units = record.units or ["mV"] * len(names)
         factors = [units_mv_factor(unit or "mV", name) for unit, name in zip(units, names, strict=True)]
         signal_mv = _gaps_bridged(np.asarray(record.p_signal, dtype=np.float64) * np.asarray(factors))
@@ -425,18 +425,6 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="worker processes")
     parser.add_argument("--no-neurokit", action="store_true", help="skip NeuroKit2's delineator")
     return parser
-
-
-def _channel(sig_names: Sequence[str], lead: str) -> int:
-    """The channel index of ``lead``: an index ("0") or a name ("MLII")."""
-    if lead.isdigit():
-        index = int(lead)
-        if index >= len(sig_names):
-            raise IndexError(f"lead {index} asked for, the record has {len(sig_names)}")
-        return index
-    if lead not in sig_names:
-        raise ValueError(f"no lead named {lead!r} (leads: {', '.join(sig_names)})")
-    return list(sig_names).index(lead)
 
 
 def _gaps_bridged(signal_mv: np.ndarray) -> np.ndarray:

@@ -178,7 +178,7 @@ def record_scored(task: _RecordTask) -> dict:
         return {"record": task.record, "skipped": f"no .{task.annotator} annotation file"}
     try:
         header = wfdb.rdheader(path)
-        channel = _channel(header.sig_name or [], task.lead)
+        channel = channel_index(header.sig_name or [], task.lead)
         signal_record = wfdb.rdrecord(path, channels=[channel])
         annotation = wfdb.rdann(path, task.annotator)
         unit = (signal_record.units or ["mV"])[0] or "mV"
@@ -332,7 +332,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _channel(sig_names: Sequence[str], lead: str) -> int:
+def channel_index(sig_names: Sequence[str], lead: str) -> int:
     """The channel index of ``lead``: an index ("0") or a name ("MLII")."""
     if lead.isdigit():
         index = int(lead)
