@@ -23,7 +23,10 @@ pytest.importorskip("weasyprint")
 from pipeline.report_pdf import Institution, clinician_report_pdf, patient_summary_pdf  # noqa: E402
 
 POPPLER = all(shutil.which(tool) for tool in ("pdftotext", "pdftoppm", "pdffonts", "pdfinfo"))
-needs_poppler = pytest.mark.skipif(not POPPLER and os.environ.get("CI", "").lower() != "true", reason="poppler-utils (pdftotext, pdftoppm) not installed")
+needs_poppler = pytest.mark.skipif(
+    not POPPLER and os.environ.get("CI", "").lower() != "true",
+    reason="poppler-utils (pdftotext, pdftoppm) not installed",
+)
 SVG = "{http://www.w3.org/2000/svg}"
 BIDI_MARKS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 NAMES = ("Zoë Ñúñez", "王芳", "محمد")
