@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import statistics
 import subprocess
 import sys
@@ -30,7 +31,8 @@ from dashboard.config import REPO_ROOT
 
 DEFAULT_RECORD = REPO_ROOT.parent / "shared" / "data" / "physionet" / "mitdb" / "100"
 CHROMIUM = os.environ.get("ECG_TEST_CHROMIUM", "/usr/bin/chromium")
-PASSWORD = "bench-password-0001"
+# A fresh demo password per run: the benchmark logs in with it; none lives in the code.
+PASSWORD = secrets.token_urlsafe(16)
 PATIENT = "P-DEMO-0001"
 GRAPH = '.ecg-paper[data-viewer="analysis"] .js-plotly-plot'
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import statistics
 import subprocess
 import sys
@@ -32,7 +33,8 @@ import numpy as np
 from dashboard.config import REPO_ROOT
 
 CHROMIUM = os.environ.get("ECG_TEST_CHROMIUM", "/usr/bin/chromium")
-PASSWORD = "monitor-bench-password"
+# A fresh demo password per run: the benchmark logs in with it; none lives in the code.
+PASSWORD = secrets.token_urlsafe(16)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 

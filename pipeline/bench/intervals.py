@@ -64,14 +64,13 @@ import os
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import wfdb
 
-from pipeline.bench.qrs import MATCH_WINDOW_S, beats_matched, channel_index, records_listed
+from pipeline.bench.qrs import MATCH_WINDOW_S, beats_matched, channel_index, records_listed, records_run
 from pipeline.delineate import ABSENT, delineate_beats
 from pipeline.qrs import detect_r_peaks
 from pipeline.units import units_mv_factor
@@ -316,19 +315,7 @@ def benchmark_run(
         _RecordTask(str(database), name, annotator, lead, tuple(methods))
         for name in records_listed(database, records)
     ]
-    rows = []
-    if jobs > 1 and len(tasks) > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for row in pool.map(record_scored, tasks):
-                rows.append(row)
-                if progress:
-                    progress(row)
-    else:
-        for task in tasks:
-            row = record_scored(task)
-            rows.append(row)
-            if progress:
-                progress(row)
+    rows = records_run(record_scored, tasks, jobs, progress)
 
     scored = [row for row in rows if "skipped" not in row]
     summary = {}

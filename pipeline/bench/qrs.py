@@ -148,6 +148,28 @@ def records_listed(database: Path, records: Sequence[str] | None) -> list[str]:
     return sorted(path.stem for path in database.glob("*.hea"))
 
 
+def records_run(
+    score: Callable[[object], dict], tasks: Sequence, jobs: int, progress: Callable[[dict], None] | None
+) -> list[dict]:
+    """``score(task)`` for every task, in ``jobs`` worker processes (one when ``jobs`` is 1), in
+    order; ``progress`` sees each row as it arrives. Shared by the benchmarks of this package."""
+    rows = []
+    if jobs > 1 and len(tasks) > 1:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            results = pool.map(score, tasks)
+            for row in results:
+                rows.append(row)
+                if progress:
+                    progress(row)
+        return rows
+    for task in tasks:
+        row = score(task)
+        rows.append(row)
+        if progress:
+            progress(row)
+    return rows
+
+
 def method_peaks(method: str, signal_mv: np.ndarray, fs: float) -> np.ndarray:
     """The R-peak samples ``method`` (one of `METHODS`) finds in one lead."""
     if method == "ours":
@@ -233,19 +255,7 @@ def benchmark_run(
     started = time.perf_counter()
     names = records_listed(database, records)
     tasks = [_RecordTask(str(database), name, annotator, lead, include_vf, tuple(methods)) for name in names]
-    rows = []
-    if jobs > 1 and len(tasks) > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for row in pool.map(record_scored, tasks):
-                rows.append(row)
-                if progress:
-                    progress(row)
-    else:
-        for task in tasks:
-            row = record_scored(task)
-            rows.append(row)
-            if progress:
-                progress(row)
+    rows = records_run(record_scored, tasks, jobs, progress)
 
     scored = [row for row in rows if "skipped" not in row]
     summary = {}
