@@ -2,8 +2,7 @@
 
 A foreign key between string columns needs the same collation on both sides (else errno 150).
 The hospital's original tables may use utf8mb4_0900_ai_ci (MySQL 8) or utf8mb4_unicode_ci
-(MariaDB): new tables referencing them follow whatever they have. (Migration 0003 carries its
-own copy of this function, as it was written before this module.)
+(MariaDB): new tables referencing them follow whatever they have. Migrations 0003 onwards use it.
 """
 
 from __future__ import annotations

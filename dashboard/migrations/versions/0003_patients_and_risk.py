@@ -9,33 +9,12 @@ Create Date: 2026-11-25
 import sqlalchemy as sa
 from alembic import op
 
+from dashboard.migrations.collation import table_options_matching
+
 revision = "0003"
 down_revision = "0002"
 branch_labels = None
 depends_on = None
-
-
-def table_options_matching(table: str, column: str) -> dict:
-    """MySQL table options whose collation equals that of `table.column`.
-
-    A foreign key between string columns needs the same collation on both sides (else
-    errno 150). The hospital's original tables may use utf8mb4_0900_ai_ci (MySQL 8) or
-    utf8mb4_unicode_ci (MariaDB): new tables referencing them follow whatever they have.
-    """
-    options = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
-    bind = op.get_bind()
-    if bind.dialect.name not in ("mysql", "mariadb"):
-        return options
-    collation = bind.execute(
-        sa.text(
-            "SELECT COLLATION_NAME FROM information_schema.COLUMNS "
-            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = :table AND COLUMN_NAME = :column"
-        ),
-        {"table": table, "column": column},
-    ).scalar()
-    if collation:
-        options.update(mysql_charset=collation.split("_")[0], mysql_collate=collation)
-    return options
 
 
 def upgrade() -> None:
