@@ -64,7 +64,7 @@ from pipeline.rhythm_dataset import (
     window_folds,
 )
 from pipeline.rhythm_model import DEFAULT_SEED
-from pipeline.train import DEFAULT_CONFIG, TrainingConfig, model_trained
+from pipeline.train import DEFAULT_CONFIG, TrainingConfig, add_training_options, model_trained
 
 VF, VT, NORMAL, NOISE = (RHYTHM_CLASSES.index(name) for name in ("VF", "VT", "Normal", "Noise"))
 SHOCKABLE = (VF, VT)
@@ -315,7 +315,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    defaults = TrainingConfig()
     parser = argparse.ArgumentParser(
         prog="python -m pipeline.evaluate",
         description="Cross-validate the rhythm CNN by subject (k folds) and measure its speed.",
@@ -323,15 +322,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--data", required=True, help="folder holding mitdb/, vfdb/ and nstdb/")
     parser.add_argument("--folds", type=int, default=DEFAULT_FOLDS)
     parser.add_argument("--out", help="the JSON report to write")
-    parser.add_argument("--epochs", type=int, default=defaults.epochs)
-    parser.add_argument("--windows-per-epoch", type=int, default=defaults.windows_per_epoch)
-    parser.add_argument(
-        "--sampling-exponent",
-        type=float,
-        default=defaults.sampling_exponent,
-        help="a class is drawn in proportion to (its windows) ** this (0: balanced, 1: as found)",
-    )
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    add_training_options(parser)
     parser.add_argument("--records", nargs="+", help="only these records")
     parser.add_argument("--ptbxl", help="a full PTB-XL folder to include")
     parser.add_argument("--model", help="measure the speed of this model instead of the last fold's")

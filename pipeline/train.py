@@ -548,13 +548,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _parser() -> argparse.ArgumentParser:
+def add_training_options(parser: argparse.ArgumentParser) -> None:
+    """The training options `python -m pipeline.train` and `python -m pipeline.evaluate` share."""
     defaults = TrainingConfig()
-    parser = argparse.ArgumentParser(
-        prog="python -m pipeline.train", description="Train the rhythm CNN from scratch and write its card."
-    )
-    parser.add_argument("--data", required=True, help="folder holding mitdb/, vfdb/ and nstdb/")
-    parser.add_argument("--out", required=True, help="folder to write the model and its card into")
     parser.add_argument("--epochs", type=int, default=defaults.epochs)
     parser.add_argument("--windows-per-epoch", type=int, default=defaults.windows_per_epoch)
     parser.add_argument(
@@ -564,6 +560,15 @@ def _parser() -> argparse.ArgumentParser:
         help="a class is drawn in proportion to (its windows) ** this (0: balanced, 1: as found)",
     )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline.train", description="Train the rhythm CNN from scratch and write its card."
+    )
+    parser.add_argument("--data", required=True, help="folder holding mitdb/, vfdb/ and nstdb/")
+    parser.add_argument("--out", required=True, help="folder to write the model and its card into")
+    add_training_options(parser)
     parser.add_argument("--records", nargs="+", help="only these records, e.g. mitdb/100 vfdb/418")
     parser.add_argument("--ptbxl", help="a full PTB-XL folder to train on as well")
     parser.add_argument("--cv-report", help="the JSON of python -m pipeline.evaluate, for the card")
