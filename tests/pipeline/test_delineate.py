@@ -85,6 +85,44 @@ def test_qtdb_boundaries_agree_with_the_cardiologists(record, limits):
         assert values.std() <= sd_limit, (boundary, values.std())
 
 
+def test_at_a_fast_rate_the_t_wave_ends_before_the_next_p_wave():
+    # sel38 beats at 104 bpm and its next P wave begins as the T wave ends: the steepest fall
+    # after the T peak is the P wave's. Measured: T end +58 ms from the cardiologist's (median),
+    # P wave found on 0.99 of the beats; taking the steepest fall: +144 ms and 0.48 (the P
+    # search then starts after the P wave).
+    signal, annotation = qtdb_slice("sel38")
+
+    beats = delineated(signal, QTDB_FS)
+    errors = errors_ms(beats, annotation)
+
+    assert np.nanmedian(errors["t_offset"]) <= 80
+    assert np.mean(beats.p_onset != ABSENT) >= 0.9
+    assert np.nanmedian(errors["p_onset"]) <= 50  # measured +34; +128 on the steepest fall
+
+
+def test_a_notch_in_a_wide_upstroke_does_not_start_the_qrs_complex():
+    # sel42: a wide complex whose R wave is clipped in lead 0, so that its R peak lies in the
+    # middle of the flat top and its upstroke has a notch. Measured: QRS onset -6 ms from the
+    # cardiologist's (median); ending the onset search at the notch: +56 ms.
+    signal, annotation = qtdb_slice("sel42")
+
+    errors = errors_ms(delineated(signal, QTDB_FS), annotation)
+
+    assert abs(np.nanmedian(errors["qrs_onset"])) <= 20
+
+
+def test_p_onset_leaves_out_a_lead_whose_onset_is_not_the_p_waves():
+    # sele0704: in V1 the P onset's knee lies on the tail of the previous T wave, 230 ms before
+    # its P peak; V5's is 100 ms. Measured: P onset -4 ms from the cardiologist's (median),
+    # SD 17.8; the mean of both leads: -76 ms, SD 29.2.
+    signal, annotation = qtdb_slice("sele0704")
+
+    errors = errors_ms(delineated(signal, QTDB_FS), annotation)["p_onset"]
+
+    assert abs(np.nanmedian(errors)) <= 15
+    assert np.nanstd(errors) <= 22
+
+
 def test_sinus_rhythm_has_a_p_wave_on_nearly_every_beat():
     signal, _ = qtdb_slice("sel100")
     qtdb = delineated(signal, QTDB_FS)
