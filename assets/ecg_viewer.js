@@ -1,7 +1,7 @@
 // The ECG viewer's browser side (components/ecg_viewer.py):
 // * zoom and pan: each change of the time axis is handed to the viewer's callback through the
 //   "ecg-range-request" store at once (dcc.Graph's own relayoutData reaches the server only
-//   after it has written the event back into its figure, hundreds of ms later on a long trace);
+//   after it has re-rendered its figure with the event written back into it);
 // * calipers: with the Calipers button on, click two points of the trace to read the time
 //   between them (ms) and the rate it corresponds to (bpm). Clientside only. Lines are drawn on
 //   the figure's own layout (shapes named "caliper").

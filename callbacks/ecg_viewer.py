@@ -4,7 +4,8 @@ One callback redraws the paper figure when a recording is chosen, when the user 
 (the visible range is fetched again at full resolution), clicks the overview strip or an
 episode, or changes the lead or the reference-annotation switch. Zoom and pan arrive through
 the "ecg-range-request" store, which assets/ecg_viewer.js sets on each Plotly relayout;
-calipers are clientside there too.
+calipers are clientside there too. Figures leave through `browser_figure`, which keeps
+dcc.Graph's re-render after each pan cheap (see components/ecg_viewer.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dash import MATCH, Input, Output, Patch, State, ctx, no_update
 from components.ecg_viewer import (
     DEFAULT_WINDOW_S,
     MAX_POINTS_PER_LEAD,
+    browser_figure,
     empty_figure,
     episode_options,
     lead_options,
@@ -110,16 +112,18 @@ def register(app, services) -> None:
             x_range[0] - MARGIN * span,
             x_range[1] + MARGIN * span,
         )
-        figure = paper_figure(
-            window_start_s=window.start_s,
-            fs=window.fs,
-            lead_names=window.lead_names,
-            cleaned_mv=window.cleaned_mv,
-            analysis=analysis,
-            x_range=x_range,
-            lead=lead or "all",
-            annotations=window.annotations,
-            show_reference=bool(reference),
+        figure = browser_figure(
+            paper_figure(
+                window_start_s=window.start_s,
+                fs=window.fs,
+                lead_names=window.lead_names,
+                cleaned_mv=window.cleaned_mv,
+                analysis=analysis,
+                x_range=x_range,
+                lead=lead or "all",
+                annotations=window.annotations,
+                show_reference=bool(reference),
+            )
         )
         loaded = [window.start_s, window.start_s + window.cleaned_mv.shape[0] / window.fs]
         state = {
@@ -131,7 +135,8 @@ def register(app, services) -> None:
         }
         if trigger == "ecg-view":
             options = lead_options(window.lead_names)
-            return figure, state, overview_figure(analysis, x_range), options, episode_options(analysis)
+            overview = browser_figure(overview_figure(analysis, x_range))
+            return figure, state, overview, options, episode_options(analysis)
         overview = Patch()
         overview["layout"]["shapes"][0] = shown_window_shape(x_range)
         return figure, state, overview, no_update, no_update

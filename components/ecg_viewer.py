@@ -12,7 +12,33 @@ AHA/ACCF/HRS recommendations for the standardization of the ECG, Circulation 200
 Large recordings: the browser only ever receives the visible stretch (plus half a screen each
 side), reduced server-side to at most `MAX_POINTS_PER_LEAD` points per lead by keeping each
 bucket's minimum and maximum (which keeps every R peak's height); zooming in re-fetches the
-visible range at full resolution. Traces are WebGL (`scattergl`).
+visible range at full resolution.
+
+Speed. A zoom or jump that needs new data must be redrawn within 300 ms in headless Chromium
+without a GPU (`python -m dashboard.bench analysis`: relayout to the new stretch drawn). Each
+such jump draws the figure three times: Plotly.relayout for the new range, dcc.Graph's
+re-render when it writes that range back into its figure, and the server's new figure. What
+made it 380-820 ms (measured with Chromium's profiler), and what this module does instead:
+
+* WebGL (`scattergl`) is rasterised on the CPU by SwiftShader there, and the browser waited
+  100-200 ms for every frame (a 12-lead figure: 700-850 ms). The traces are SVG (`scatter`);
+  a few thousand points per lead draw in 10-20 ms.
+* The grid's ticks were explicit arrays (200 values over three screens, most with an empty
+  label) and the plotly template turned `automargin` on, which drew the figure twice. The
+  grid is now linear ticks (`dtick` 5 mm, `ticklabelstep` for a label every second and
+  millivolt, the minor grid every 1 mm), margins are fixed and labels are not clipped to the
+  plot (`ticklabeloverflow`), which Plotly measured label by label.
+* dcc.Graph's re-render after a pan copied the layout, and Plotly.react redrew everything
+  (45 ms) because of base64 arrays, the template object, `layout.meta` and a y range the
+  paper's aspect had stretched: see `browser_figure`; the y range is an autorange pinned to
+  the same ends, and the stretch a figure holds is in its traces' `meta`. It now costs ~10 ms.
+* One `go.Figure(data, layout)` instead of `update_layout`: 6 ms on the server instead of 20.
+
+MIT-BIH 100 on this 2-core machine while a CNN trained beside it, old code and this one run in
+turn: jump with new data 524 and 817 ms -> 139, 171 and 197 ms median; with two other CPU-bound
+jobs beside it 1210 ms -> 307 and 446 ms. Pan inside the loaded stretch 154-172 -> 56-109 ms;
+largest figure 177 -> 113 KB. A 12-lead 10-s PTB-XL record (500 Hz): zoom with new data
+4.3 s -> 0.38 s median.
 """
 
 from __future__ import annotations
@@ -30,6 +56,7 @@ MINOR_MV, MAJOR_MV = 0.1, 0.5
 LEAD_SPACING_MV = 3.0  # stacked leads: one every 30 mm
 DEFAULT_WINDOW_S = 10.0
 MAX_POINTS_PER_LEAD = 3000
+TOP_MV = 2.5  # the paper's top edge: room above the first lead for its R peaks and their markers
 PX_PER_LEAD = 120
 # Beyond these spans the lines would be closer than a pixel; the grid then thins out.
 MINOR_GRID_MAX_S, MAJOR_GRID_MAX_S = 30.0, 150.0
@@ -48,6 +75,8 @@ RHYTHM_COLOURS = {
     "Other": "#546e7a",
     "Noise": "#9e9e9e",
 }
+# No plotly template (see browser_figure); the one style of the default template that shows.
+PLAIN_STYLE = {"template": "none", "font": {"color": "#2a3f5f"}}
 GRAPH_CONFIG = {"displaylogo": False, "scrollZoom": True, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 
 
@@ -188,32 +217,37 @@ def paper_figure(
 ) -> go.Figure:
     """The trace(s) of one stretch on ECG paper, with beats, episodes and unusable windows."""
     shown = [i for i, name in enumerate(lead_names) if lead in ("all", name)] or [0]
-    figure = go.Figure()
     t = window_start_s + np.arange(cleaned_mv.shape[0]) / fs
     offsets = {index: -row * LEAD_SPACING_MV for row, index in enumerate(shown)}
+    # Each lead's trace names the stretch it holds (the layout's meta would do too, but
+    # Plotly.react redraws everything when a layout object like it is a copy, see browser_figure).
+    window = {"window": [float(t[0]) if t.size else 0.0, float(t[-1]) if t.size else 0.0]}
+    traces = []
     for index in shown:
         keep, values = minmax_decimate(cleaned_mv[:, index].astype(np.float64), MAX_POINTS_PER_LEAD)
-        figure.add_trace(
-            go.Scattergl(
+        traces.append(
+            go.Scatter(
                 x=np.round(t[keep], 4),
                 y=np.round(values + offsets[index], 4),
                 mode="lines",
                 line={"color": TRACE_COLOUR, "width": 1.1},
                 name=lead_names[index],
                 hovertemplate="%{x:.3f} s<extra>" + lead_names[index] + "</extra>",
+                meta=window,
             )
         )
     top = float(np.nanmax(cleaned_mv[:, shown[0]])) if cleaned_mv.size else 1.0
     # Beats are found on the analysed lead; their markers go above the top trace shown.
-    _add_beats(figure, analysis, fs, t, offsets[shown[0]], top)
+    traces += _beat_traces(analysis, fs, t, offsets[shown[0]], top)
     if show_reference and annotations:
-        _add_reference(figure, annotations, fs, top)
+        traces += _reference_traces(annotations, fs, top)
     shapes, labels = _bands(analysis, x_range)
     span = x_range[1] - x_range[0]
     bottom = -LEAD_SPACING_MV * (len(shown) - 1) - 2.0
-    figure.update_layout(
-        shapes=shapes,
-        annotations=labels
+    # One go.Figure(data, layout) call: figure.update_layout() would take 10 times as long.
+    layout = {
+        "shapes": shapes,
+        "annotations": labels
         + [
             {
                 "x": 0,
@@ -227,36 +261,58 @@ def paper_figure(
             }
             for index in shown
         ],
-        plot_bgcolor=PAPER_BG,
-        paper_bgcolor="white",
-        margin={"l": 48, "r": 10, "t": 26, "b": 36},
-        showlegend=False,
-        hovermode="x",
-        dragmode="pan",
-        height=110 + PX_PER_LEAD * len(shown),
-        xaxis=_paper_axis(
-            MINOR_S, MAJOR_S, span, x_range, title="time (s) · 25 mm/s, 10 mm/mV", labels_every=1.0
-        ),
-        yaxis={
-            **_paper_axis(MINOR_MV, MAJOR_MV, span, (bottom, 2.5), title="mV", labels_every=1.0),
+        **PLAIN_STYLE,
+        "plot_bgcolor": PAPER_BG,
+        "paper_bgcolor": "white",
+        "margin": {"l": 48, "r": 20, "t": 26, "b": 38},
+        "showlegend": False,
+        "hovermode": "x",
+        "dragmode": "pan",
+        "height": 110 + PX_PER_LEAD * len(shown),
+        "xaxis": {
+            **_paper_axis(MINOR_S, MAJOR_S, span, title="time (s) · 25 mm/s, 10 mm/mV", labels_every=1.0),
+            "range": list(x_range),
+        },
+        "yaxis": {
+            **_paper_axis(MINOR_MV, MAJOR_MV, span, title="mV", labels_every=1.0),
+            # The leads' extent, from `bottom` to TOP_MV, as an autorange with both ends pinned:
+            # what "range": [bottom, TOP_MV] shows, but Plotly.react leaves an autoranged axis
+            # alone when dcc.Graph writes a pan back into the figure (with a fixed range it sees
+            # the range the paper's aspect stretched differ from this one, and redraws it all).
+            "autorange": True,
+            "autorangeoptions": {"minallowed": bottom, "maxallowed": TOP_MV},
             "scaleanchor": "x",
             "scaleratio": MM_PER_MV / MM_PER_S,
             # When the screen's shape differs from the paper's, time grows to the right and mV
             # downwards: the strip still starts where asked, the first lead stays on top.
             "constraintoward": "top",
         },
-        meta={"window": [float(t[0]) if t.size else 0.0, float(t[-1]) if t.size else 0.0]},
-    )
-    return figure
+    }
+    return go.Figure(data=traces, layout=layout)
 
 
-def _paper_axis(
-    minor: float, major: float, span_s: float, axis_range, *, title: str, labels_every: float
-) -> dict:
+def browser_figure(figure: go.Figure) -> dict:
+    """`figure` as dcc.Graph should get it, so that re-rendering it unchanged is cheap.
+
+    dcc.Graph re-renders its figure after every pan or zoom, to write the new range back into
+    it, with a deep copy of the layout; `Plotly.react` takes any data array or layout object whose
+    identity changed for new content and then recalculates and redraws the whole figure (45 ms
+    instead of ~10 ms). So the figures keep nothing of that kind: the layout has no `meta`
+    (the traces carry it) and its y range is an autorange (a fixed range would differ from the
+    one the paper's aspect stretched it to), the figures are built with `template="none"` and
+    the empty template is left out here, and data arrays go as JSON lists, not base64 typed
+    arrays (plotly.js decodes those into new arrays on every react). The traces are still built
+    from numpy arrays: plotly validates a list element by element, which doubled the server's time.
+    """
+    layout = figure.layout.to_plotly_json()
+    layout.pop("template", None)
+    return {"data": [trace.to_plotly_json() for trace in figure.data], "layout": layout}
+
+
+def _paper_axis(minor: float, major: float, span_s: float, *, title: str, labels_every: float) -> dict:
     """One axis of the paper: a grid line every `major` (5 mm) and `minor` (1 mm); labels only
     every `labels_every` units, so that they stay readable."""
     axis = {
-        "range": list(axis_range),
         "showgrid": True,
         "gridcolor": MAJOR_COLOUR,
         "gridwidth": 1,
@@ -266,31 +322,28 @@ def _paper_axis(
         "constrain": "range",
         "constraintoward": "left",
         "tickfont": {"size": 10},
+        # Fixed margins (the figure's) and labels left unclipped: otherwise Plotly measures every
+        # label, and pushing a margin makes it draw the whole figure a second time.
+        "automargin": False,
+        "ticklabeloverflow": "allow",
     }
     if span_s > MAJOR_GRID_MAX_S:
         return axis  # zoomed far out: plain automatic ticks
-    # The grid must cover what a pan can bring into view before the server redraws it.
-    low, high = axis_range
-    width = high - low
-    first = math.floor((low - 1.5 * width) / major)
-    last = math.ceil((high + 1.5 * width) / major)
-    values = [round(k * major, 6) for k in range(first, last + 1)]
-    every = round(labels_every / major)
+    # Linear ticks cover whatever a pan brings into view, before the server redraws.
     axis.update(
-        tickmode="array",
-        tickvals=values,
-        ticktext=[
-            f"{v:g}" if k % every == 0 else "" for k, v in zip(range(first, last + 1), values, strict=True)
-        ],
+        tickmode="linear",
+        tick0=0,
+        dtick=major,
+        ticklabelstep=round(labels_every / major),
         minor={"dtick": minor, "tick0": 0, "showgrid": span_s <= MINOR_GRID_MAX_S, "gridcolor": MINOR_COLOUR},
     )
     return axis
 
 
-def _add_beats(figure, analysis, fs, t, offset, top) -> None:
+def _beat_traces(analysis, fs, t, offset, top) -> list[go.Scatter]:
     """R-peak markers labelled N (normal), E (ectopic) or ? (in an unusable window)."""
     if offset is None or not t.size:
-        return
+        return []
     peaks = np.asarray(analysis.get("r_peaks") or [], dtype=np.int64)
     beats = analysis.get("beats") or {}
     ectopic = np.asarray(beats.get("ectopic") or [False] * peaks.size, dtype=bool)
@@ -298,9 +351,9 @@ def _add_beats(figure, analysis, fs, t, offset, top) -> None:
     times = peaks / fs
     inside = (times >= t[0]) & (times <= t[-1])
     if not inside.any():
-        return
+        return []
     labels = np.where(~usable, "?", np.where(ectopic, "E", "N"))[inside]
-    figure.add_trace(
+    return [
         go.Scatter(
             x=np.round(times[inside], 4),
             y=[offset + max(top, 0.5) + 0.35] * int(inside.sum()),
@@ -312,18 +365,18 @@ def _add_beats(figure, analysis, fs, t, offset, top) -> None:
             name="R peaks",
             hovertemplate="R peak %{x:.3f} s: %{text}<extra></extra>",
         )
-    )
+    ]
 
 
-def _add_reference(figure, annotations, fs, top) -> None:
+def _reference_traces(annotations, fs, top) -> list[go.Scatter]:
     """The record's own annotations (e.g. MIT-BIH .atr), for comparison with the analysis."""
     samples = np.asarray(annotations.get("sample") or [], dtype=np.int64)
     if not samples.size:
-        return
+        return []
     text = [
         (aux or symbol) for symbol, aux in zip(annotations["symbol"], annotations["aux_note"], strict=True)
     ]
-    figure.add_trace(
+    return [
         go.Scatter(
             x=np.round(samples / fs, 4),
             y=[max(top, 0.5) + 1.1] * samples.size,
@@ -333,7 +386,7 @@ def _add_reference(figure, annotations, fs, top) -> None:
             name="Reference",
             hovertemplate="reference %{x:.3f} s: %{text}<extra></extra>",
         )
-    )
+    ]
 
 
 def _bands(analysis: dict, x_range) -> tuple[list[dict], list[dict]]:
@@ -416,7 +469,7 @@ def overview_figure(analysis: dict, x_range: tuple[float, float] | None = None) 
     trend = analysis.get("heart_rate_trend") or {}
     figure = go.Figure()
     figure.add_trace(
-        go.Scattergl(
+        go.Scatter(
             x=trend.get("time_s") or [],
             y=trend.get("bpm") or [],
             mode="lines",
@@ -463,6 +516,7 @@ def overview_figure(analysis: dict, x_range: tuple[float, float] | None = None) 
         showlegend=bool(episodes),
         legend={"orientation": "h", "y": -0.35, "font": {"size": 10}},
         barmode="overlay",
+        **PLAIN_STYLE,
         plot_bgcolor="white",
         paper_bgcolor="white",
         shapes=shapes,

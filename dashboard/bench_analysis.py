@@ -143,7 +143,8 @@ def bench_analysis(record: Path, jumps: int = 7) -> dict:
                     )
                     local_ms.append((time.perf_counter() - before) * 1000)
                     page.wait_for_timeout(300)
-                # A jump far from it: the server sends the new stretch at full resolution.
+                # A jump far from it: the server sends the new stretch at full resolution. Each
+                # lead's trace names the stretch it holds (its meta, components/ecg_viewer.py).
                 rerender_ms = []
                 for k in range(jumps):
                     start_s = 120.0 + 200.0 * k
@@ -154,7 +155,7 @@ def bench_analysis(record: Path, jumps: int = 7) -> dict:
                     )
                     page.wait_for_function(
                         f"(() => {{ const gd = document.querySelector('{GRAPH}');"
-                        f" const w = (gd.layout.meta || {{}}).window || [0, 0];"
+                        f" const w = ((gd.data[0] || {{}}).meta || {{}}).window || [0, 0];"
                         f" return w[0] > {start_s - 25} && w[0] < {start_s}; }})()",
                         timeout=10_000,
                         polling="raf",

@@ -36,7 +36,7 @@ def test_doctor_analyses_signs_and_reopens_an_af_record(server, browser):
     )
     page.wait_for_selector("#findings-rhythm", timeout=60_000)
     page.wait_for_selector(".ecg-paper .scatterlayer, .ecg-paper .gl-container", timeout=30_000)
-    page.wait_for_timeout(800)  # the paper figure's WebGL draw
+    page.wait_for_timeout(800)  # the paper figure's first draw
     rhythm_text = page.inner_text("#findings-rhythm")
     if rhythm_classifier() is not None:
         assert page.inner_text("#findings-rhythm-label") == "AF"

@@ -328,7 +328,7 @@ def test_signal_window_and_the_paper_figure(app, database, patient):
         annotations=whole.annotations,
         show_reference=True,
     )
-    traces = [t for t in figure.data if t.type == "scattergl"]
+    traces = [t for t in figure.data if t.mode == "lines"]
     assert len(traces) == 2 and all(len(t.x) <= 6000 for t in traces)
     assert len(figure.to_json()) < 1_000_000
     assert figure.layout.yaxis.scaleanchor == "x" and figure.layout.yaxis.scaleratio == pytest.approx(0.4)

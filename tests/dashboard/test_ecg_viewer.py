@@ -3,11 +3,22 @@ the paper grid at 25 mm/s and 10 mm/mV, episode labels."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
+from plotly.io.json import to_json_plotly
 
 from callbacks.ecg_viewer import _already_drawn, clamp_range, requested_range
-from components.ecg_viewer import clock, episode_options, minmax_decimate, paper_figure, unusable_stretches
+from components.ecg_viewer import (
+    TOP_MV,
+    browser_figure,
+    clock,
+    episode_options,
+    minmax_decimate,
+    paper_figure,
+    unusable_stretches,
+)
 
 
 def test_minmax_decimation_keeps_every_spike_and_the_point_budget():
@@ -55,12 +66,36 @@ def test_the_paper_keeps_its_millimetres():
     x, y = figure.layout.xaxis, figure.layout.yaxis
     assert y.scaleanchor == "x" and y.scaleratio == pytest.approx(10 / 25)  # 10 mm/mV against 25 mm/s
     assert x.minor.dtick == pytest.approx(0.04) and y.minor.dtick == pytest.approx(0.1)
-    assert np.diff(x.tickvals[:3]) == pytest.approx(0.2) and np.diff(y.tickvals[:3]) == pytest.approx(0.5)
+    # A major line every 5 mm (0.2 s, 0.5 mV); labels on every whole second and millivolt.
+    assert x.dtick == pytest.approx(0.2) and y.dtick == pytest.approx(0.5)
+    assert x.tick0 == 0 and y.tick0 == 0 and x.ticklabelstep == 5 and y.ticklabelstep == 2
+    assert list(x.range) == [0, 10]
+    # Two stacked leads, 30 mm apart: the paper runs from 2 mV below the second one to TOP_MV.
+    assert y.autorange is True and y.range is None
+    assert (y.autorangeoptions.minallowed, y.autorangeoptions.maxallowed) == (-5.0, TOP_MV)
     labels = [a.text for a in figure.layout.annotations]
     assert "AF 0.93" in labels and "unusable: lead off" in labels
     beats = next(trace for trace in figure.data if trace.name == "R peaks")
     assert list(beats.text) == ["N", "E"]
-    assert all(trace.type == "scattergl" for trace in figure.data if trace.mode == "lines")
+    # SVG, not WebGL: without a GPU the browser renders WebGL in software, several times slower.
+    assert all(trace.type == "scatter" for trace in figure.data)
+    assert figure.data[0].meta == {"window": [0.0, pytest.approx(3599 / fs)]}
+
+
+def test_the_browser_gets_plain_arrays_and_no_template():
+    fs = 360.0
+    signal = np.sin(np.arange(3600, dtype=np.float32) / 50).reshape(-1, 1)
+    analysis = {"r_peaks": [180, 540]}
+    figure = paper_figure(
+        window_start_s=0.0, fs=fs, lead_names=("MLII",), cleaned_mv=signal, analysis=analysis, x_range=(0, 10)
+    )
+    sent = browser_figure(figure)
+    lead = sent["data"][0]
+    # Re-rendering unchanged data stays cheap only with arrays Plotly.react can compare (see
+    # browser_figure): no base64 typed arrays, no template object in the layout.
+    assert isinstance(json.loads(to_json_plotly(sent))["data"][0]["x"], list)
+    assert len(lead["x"]) == len(lead["y"]) <= 3000
+    assert "template" not in sent["layout"] and sent["layout"]["yaxis"]["scaleanchor"] == "x"
 
 
 def test_episodes_and_unusable_stretches():
