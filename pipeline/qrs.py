@@ -147,6 +147,8 @@ _P_WAVE_ON_TIME = (0.8, 1.2)
 # a 10-s window of kurtosis 3.8 or more (Li, Mark & Clifford 2008 use kurtosis as a quality index).
 _KURTOSIS_WINDOW_S = 10.0
 _MIN_KURTOSIS = 3.5
+# Below this 5-15 Hz amplitude (mV) a candidate is no QRS complex: one step of a 5-uV digitiser.
+_MIN_QRS_BANDPASSED_MV = 0.005
 
 # The R extremum: searched within +-75 ms (half the integration window) of the detection, on
 # the monitoring band (0.5-40 Hz: no baseline wander, no mains hum, QRS shape kept).
@@ -299,6 +301,10 @@ def _candidates_found(x: np.ndarray, fs: float, rules: _Rules) -> _Candidates:
         fourth = ndimage.uniform_filter1d(power * power, kurtosis_window, mode="reflect")[samples]
         spiky = fourth >= _MIN_KURTOSIS * second * second
         spiky &= second > 0.0
+        # A flat lead's band-passed signal is rounding residue (1e-16 mV), "spiky" in relative
+        # terms: a QRS complex must also stand above one step of a 5-uV digitiser (MIT-BIH's
+        # resolution is 200 steps per mV).
+        spiky &= filtered_mv >= _MIN_QRS_BANDPASSED_MV
     else:
         spiky = np.ones(samples.size, dtype=bool)
 
