@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.beats import ectopic_beats
+from pipeline.beats import classify_beats
 from pipeline.clean import ecg_clean
 from pipeline.delineate import ABSENT, Delineation, delineate_beats
 from pipeline.ecg import Ecg
@@ -43,6 +43,7 @@ from pipeline.intervals import BeatIntervals, IntervalSummary, intervals_per_bea
 from pipeline.qrs import RPeaks, detect_r_peaks
 from pipeline.quality import QualityWindow, signal_quality
 from pipeline.rhythm import Rhythm, RhythmClassifier
+from pipeline.rhythm_features import RecordingBeats
 from pipeline.validate import ecg_validate
 
 # The steps in the order they run, as `ProgressCallback` names them.
@@ -145,6 +146,8 @@ class Analysis:
                 "nn_count": self.hrv.nn_count,
                 "time_reason": self.hrv.time_reason,
                 "frequency_reason": self.hrv.frequency_reason,
+                "irregular_pct": _rounded(self.hrv.irregular_pct, 1),
+                "caution": self.hrv.caution,
             },
             "quality": [
                 {
@@ -228,7 +231,8 @@ def analyze(
         quality = signal_quality(lead_mv, ecg.fs)
     with step("beats"):
         peaks = detect_r_peaks(lead_mv, ecg.fs)
-        ectopic = ectopic_beats(lead_mv, ecg.fs, peaks.samples)
+        beat_classes = classify_beats(lead_mv, ecg.fs, peaks.samples)
+        ectopic = beat_classes.ectopic
         usable_beat = _beats_in_usable_windows(peaks.samples, ecg.fs, quality)
     with step("intervals"):
         delineation = delineate_beats(raw, ecg.fs, peaks.samples)
@@ -236,9 +240,14 @@ def analyze(
         summary = intervals_summary(per_beat, usable_beat & ~ectopic)
     with step("hrv"):
         heart_rate = heart_rate_summary(peaks.samples, ecg.fs, usable_beat)
-        hrv = hrv_measure(peaks.samples, ecg.fs, ectopic=ectopic, include=usable_beat)
+        irregular = beat_classes.irregular_rhythm
+        hrv = hrv_measure(peaks.samples, ecg.fs, ectopic=ectopic, include=usable_beat, irregular=irregular)
     with step("rhythm"):
-        rhythm = None if classifier is None else classifier.classify(lead_mv, ecg.fs, lead=lead_name)
+        rhythm = (
+            None
+            if classifier is None
+            else classifier.classify(lead_mv, ecg.fs, lead=lead_name, beats=RecordingBeats.of(peaks, ectopic))
+        )
     report("done", 1.0)
 
     return Analysis(

@@ -23,8 +23,11 @@ and of Normal windows called VF or VT (the AHA's goals: VF sensitivity > 90 %, V
 normal sinus specificity > 99 %; Kerber et al. 1997).
 
 **Speed.** The shipped model (or the last fold's) classifies 359 windows, a 30-min record's at a
-5-s stride, in one ``predict_on_batch`` call; the median of repeated calls, ms per window and s
-per record, and with the resampling and windowing of a 360-Hz record included.
+5-s stride, with their RR features, in one ``predict_on_batch`` call; the median of repeated
+calls, ms per window and s per record, and with the beat detection (R peaks and ectopic flags),
+resampling, windowing and RR features of a 360-Hz record included (in
+`pipeline.analysis.analyze` the beats are those of its beats step, found once for the whole
+analysis).
 
 References:
     Kerber RE, Becker LB, Bourland JD, et al. Automatic external defibrillators for public access
@@ -33,7 +36,7 @@ References:
 
 Command line:
     python -m pipeline.evaluate --data DIR [--folds 5] [--out FILE.json] [--epochs N] [--seed S]
-        [--records ID ...] [--model FILE.keras]
+        [--records ID ...] [--model FILE.keras] [--speed-only]
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ from pipeline.rhythm_dataset import (
     rhythm_dataset_built,
     window_folds,
 )
+from pipeline.rhythm_features import beats_features, recording_beats, window_features
 from pipeline.rhythm_model import DEFAULT_SEED
 from pipeline.train import DEFAULT_CONFIG, TrainingConfig, add_training_options, model_trained
 
@@ -153,12 +157,15 @@ def bars_checked(report: Mapping[str, Any]) -> list[dict[str, Any]]:
     return checked
 
 
-def probabilities_scored(model: Any, X: np.ndarray, batch: int = SCORING_BATCH) -> np.ndarray:
-    """The model's class probabilities for every window of ``X``, in batches; float32 windows x classes."""
+def probabilities_scored(model: Any, X: np.ndarray, rr: np.ndarray, batch: int = SCORING_BATCH) -> np.ndarray:
+    """The model's class probabilities for every window of ``X`` with its RR features ``rr``, in batches."""
     if len(X) == 0:
         return np.zeros((0, len(RHYTHM_CLASSES)), dtype=np.float32)
     return np.concatenate(
-        [np.asarray(model.predict_on_batch(X[i : i + batch])) for i in range(0, len(X), batch)]
+        [
+            np.asarray(model.predict_on_batch([X[i : i + batch], rr[i : i + batch]]))
+            for i in range(0, len(X), batch)
+        ]
     )
 
 
@@ -190,12 +197,13 @@ def cross_validated(
         trained = model_trained(train, train_bank, config=config, seed=seed, progress=say)
         seconds.append(trained.seconds)
         model = trained.model
-        p = probabilities_scored(model, dataset.X[test])
+        p = probabilities_scored(model, dataset.X[test], dataset.rr[test])
         probabilities[test] = p
         predicted[test] = np.argmax(p, axis=1)
         rng = np.random.default_rng(seed + fold)
         noise_windows = noise_class_windows(eval_bank, EVAL_NOISE_WINDOWS_PER_FOLD, rng)
-        noise_predicted.append(np.argmax(probabilities_scored(model, noise_windows), axis=1))
+        noise_rr = window_features(noise_windows, TARGET_FS_HZ)
+        noise_predicted.append(np.argmax(probabilities_scored(model, noise_windows, noise_rr), axis=1))
         fold_matrix = confusion_matrix(dataset.y[test], predicted[test])
         fold_summaries.append(
             {
@@ -235,6 +243,7 @@ def cross_validated(
             "calls": {name: int(np.sum(noise_calls == c)) for c, name in enumerate(RHYTHM_CLASSES)},
         },
         "per_fold": fold_summaries,
+        "per_record": per_record_calls(dataset, predicted),
         "training_s_per_fold": round(float(np.mean(seconds)), 1),
         "mean_probability_of_call": float(np.mean(probabilities.max(axis=1))),
     }
@@ -244,21 +253,43 @@ def cross_validated(
     return report
 
 
+def per_record_calls(dataset: RhythmDataset, predicted: np.ndarray) -> dict[str, dict[str, dict[str, int]]]:
+    """Per record, its windows per reference class and per class called: where the errors lie."""
+    calls: dict[str, dict[str, dict[str, int]]] = {}
+    for record in np.unique(dataset.record):
+        rows = dataset.record == record
+        calls[str(record)] = {
+            "reference": _class_counts(dataset.y[rows]),
+            "called": _class_counts(predicted[rows]),
+        }
+    return calls
+
+
+def _class_counts(labels: np.ndarray) -> dict[str, int]:
+    counts = np.bincount(labels, minlength=len(RHYTHM_CLASSES))
+    return {name: int(n) for name, n in zip(RHYTHM_CLASSES, counts, strict=True) if n}
+
+
 def speed_measured(model: Any, fs: float = 360.0, seed: int = DEFAULT_SEED) -> dict[str, Any]:
     """Batched inference speed on a 30-min record's windows (see the module docstring)."""
     rng = np.random.default_rng(seed)
     lead = rng.normal(0.0, 0.3, round(RECORD_30MIN_S * fs))
-    windows, _ = lead_windows(lead, fs)
-    model.predict_on_batch(windows)  # the first call traces the graph
-    model_times, total_times = [], []
+    windows, starts_s = lead_windows(lead, fs)
+    rr = beats_features(recording_beats(lead, fs), starts_s)
+    model.predict_on_batch([windows, rr])  # the first call traces the graph
+    model_times, total_times, peak_times = [], [], []
     for _ in range(SPEED_REPEATS):
         started = time.perf_counter()
-        windows, _ = lead_windows(lead, fs)
+        beats = recording_beats(lead, fs)
+        detected = time.perf_counter()
+        windows, starts_s = lead_windows(lead, fs)
+        rr = beats_features(beats, starts_s)
         prepared = time.perf_counter()
-        model.predict_on_batch(windows)
+        model.predict_on_batch([windows, rr])
         done = time.perf_counter()
         model_times.append(done - prepared)
         total_times.append(done - started)
+        peak_times.append(detected - started)
     model_s = float(np.median(model_times))
     return {
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, predict_on_batch",
@@ -266,7 +297,48 @@ def speed_measured(model: Any, fs: float = 360.0, seed: int = DEFAULT_SEED) -> d
         "ms_per_window": 1000.0 * model_s / len(windows),
         "record_30min_s": model_s,
         "record_30min_with_preprocessing_s": float(np.median(total_times)),
+        "beat_detection_s": float(np.median(peak_times)),
         "record_fs_hz": fs,
+        "onnx": onnx_speed_measured(model, [windows, rr]),
+    }
+
+
+def onnx_speed_measured(model: Any, inputs: list[np.ndarray]) -> dict[str, Any]:
+    """The same batch through an ONNX export of ``model`` in ONNX Runtime, where it is installed.
+
+    ONNX Runtime is not a dependency of the product: this measures whether it would be worth one
+    (`keras.Model.export(format="onnx")` needs tf2onnx, ONNX Runtime onnxruntime). The
+    probabilities of both runtimes are compared, so a faster but different export is not taken
+    for a faster equal one.
+    """
+    try:
+        import onnxruntime
+    except ImportError:
+        return {"measured": False, "reason": "onnxruntime is not installed (pip install onnxruntime tf2onnx)"}
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.onnx"
+        try:
+            model.export(str(path), format="onnx", verbose=False)
+        except Exception as error:  # the exporter's own failure is the finding
+            return {"measured": False, "reason": f"export to ONNX failed: {error}"}
+        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    feed = {spec.name: x for spec, x in zip(session.get_inputs(), inputs, strict=True)}
+    reference = np.asarray(model.predict_on_batch(inputs))
+    largest_difference = float(np.abs(session.run(None, feed)[0] - reference).max())
+    times = []
+    for _ in range(SPEED_REPEATS):
+        started = time.perf_counter()
+        session.run(None, feed)
+        times.append(time.perf_counter() - started)
+    seconds = float(np.median(times))
+    return {
+        "measured": True,
+        "onnxruntime": onnxruntime.__version__,
+        "ms_per_window": 1000.0 * seconds / len(inputs[0]),
+        "record_30min_s": seconds,
+        "largest_probability_difference": largest_difference,
     }
 
 
@@ -299,6 +371,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = TrainingConfig(
         epochs=args.epochs, windows_per_epoch=args.windows_per_epoch, sampling_exponent=args.sampling_exponent
     )
+    if args.speed_only:
+        return _speed_only(args.model, args.out)
     dataset = rhythm_dataset_built(args.data, records=args.records, ptbxl_dir=args.ptbxl)
     report = cross_validated(dataset, args.data, k=args.folds, config=config, seed=args.seed, progress=print)
     report["command"] = "python -m pipeline.evaluate " + shlex.join(argv)
@@ -314,6 +388,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def _speed_only(model_path: str | None, out: str | None) -> int:
+    """Measure ``model_path``'s speed again (on a quiet machine) into the report ``out``."""
+    import keras
+
+    if not model_path or not out:
+        print("--speed-only needs --model and --out", file=sys.stderr)
+        return 2
+    path = Path(out)
+    report = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    report["speed"] = speed_measured(keras.models.load_model(model_path, compile=False))
+    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(report["speed"]))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m pipeline.evaluate",
@@ -326,6 +415,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--records", nargs="+", help="only these records")
     parser.add_argument("--ptbxl", help="a full PTB-XL folder to include")
     parser.add_argument("--model", help="measure the speed of this model instead of the last fold's")
+    parser.add_argument(
+        "--speed-only",
+        action="store_true",
+        help="only measure --model's speed again, into the report --out (no cross-validation)",
+    )
     return parser
 
 

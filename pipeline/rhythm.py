@@ -11,9 +11,12 @@ rely on it whether or not a model is installed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from pipeline.rhythm_features import RecordingBeats
 
 # The exact class names of ARCHITECTURE.md, in the order the model card lists them.
 RHYTHM_CLASSES: tuple[str, ...] = ("Normal", "SVT", "AF", "VF", "VT", "Heart block", "Other", "Noise")
@@ -75,6 +78,12 @@ class Rhythm:
 class RhythmClassifier(Protocol):
     """What the analysis needs of a rhythm classifier (the CNN, or a test double in tests)."""
 
-    def classify(self, lead_mv: np.ndarray, fs: float, *, lead: str) -> Rhythm:
-        """The rhythm of one lead (1-D, mV) sampled at ``fs`` Hz, named ``lead``."""
+    def classify(
+        self, lead_mv: np.ndarray, fs: float, *, lead: str, beats: RecordingBeats | None = None
+    ) -> Rhythm:
+        """The rhythm of one lead (1-D, mV) sampled at ``fs`` Hz, named ``lead``.
+
+        ``beats``: the lead's R peaks and ectopic flags when they are already found (the
+        analysis's beats step); None: the classifier finds them if it needs them.
+        """
         ...

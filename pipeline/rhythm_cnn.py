@@ -13,9 +13,12 @@ What `CnnRhythmClassifier.classify` does with a lead of any rate and length:
    cut from the recording's last 10 s, so every second is classified. A recording shorter than
    one window raises `pipeline.errors.EcgTooShortError`: 10 s is the shortest strip the model
    was trained on, and a guess on less is not given.
-2. **Probabilities**: all windows of the recording in one call of a `tf.function` traced once
-   for any number of windows (graph mode, no per-call overhead of ``model.predict``).
-3. **Smoothing into episodes**: each class's probability is passed through a running median
+2. **RR features** of each window (`pipeline.rhythm_features`) from the beats of the whole
+   lead (R peaks and ectopic flags): the analysis's own (``beats``), or detected here.
+3. **Probabilities**: all windows of the recording and their RR features in one call of a
+   `tf.function` traced once for any number of windows (graph mode, no per-call overhead of
+   ``model.predict``).
+4. **Smoothing into episodes**: each class's probability is passed through a running median
    over `SMOOTHING_WINDOWS` consecutive windows (3: the window and its two neighbours, 10 s on
    each side at the 5-s stride), so that a single window disagreeing with both its neighbours
    does not make an episode of its own, while a change that lasts two windows (15 s) survives.
@@ -23,7 +26,7 @@ What `CnnRhythmClassifier.classify` does with a lead of any rate and length:
    overlap, so an episode ends halfway between the centres of its last window and the next
    episode's first; the first starts at 0 and the last ends at the recording's end. An
    episode's probability is the mean of its class's (unsmoothed) probability over its windows.
-4. **The recording's rhythm**: the class whose episodes cover most time, with the mean of its
+5. **The recording's rhythm**: the class whose episodes cover most time, with the mean of its
    probability over the windows of those episodes as the confidence; the recording's
    probabilities are the mean over all windows (they sum to 1). Each window keeps its own,
    unsmoothed, call.
@@ -52,6 +55,13 @@ from scipy.ndimage import median_filter
 from pipeline.errors import EcgSignalError, EcgTooShortError
 from pipeline.rhythm import RHYTHM_CLASSES, Rhythm, RhythmEpisode, RhythmWindow
 from pipeline.rhythm_dataset import DEFAULT_STRIDE_S, TARGET_FS_HZ, WINDOW_S, lead_windows
+from pipeline.rhythm_features import (
+    N_RR_FEATURES,
+    RecordingBeats,
+    beats_features,
+    recording_beats,
+    window_features,
+)
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent / "models" / "rhythm_cnn.keras"
 # The model card beside it: what the model is and how it did on unseen subjects.
@@ -73,8 +83,11 @@ class CnnRhythmClassifier:
         self.model = model
         self.path = None if path is None else Path(path)
         self._forward = tf.function(
-            lambda x: model(x, training=False),
-            input_signature=[tf.TensorSpec([None, INPUT_SAMPLES], tf.float32)],
+            lambda x, rr: model([x, rr], training=False),
+            input_signature=[
+                tf.TensorSpec([None, INPUT_SAMPLES], tf.float32),
+                tf.TensorSpec([None, N_RR_FEATURES], tf.float32),
+            ],
         )
 
     @classmethod
@@ -82,16 +95,28 @@ class CnnRhythmClassifier:
         """The classifier of the model at ``path`` (default: the shipped one), loaded once per path."""
         return _loaded(str(Path(path).resolve()))
 
-    def window_probabilities(self, windows: np.ndarray) -> np.ndarray:
-        """Class probabilities of normalised windows (windows x 2500), in one graph call; float64."""
+    def window_probabilities(self, windows: np.ndarray, rr: np.ndarray | None = None) -> np.ndarray:
+        """Class probabilities of normalised windows (windows x 2500), in one graph call; float64.
+
+        ``rr``: the windows' RR features (`pipeline.rhythm_features`) from their recording's
+        beats; None: detected within each window (`pipeline.rhythm_features.window_features`).
+        """
         windows = np.asarray(windows, dtype=np.float32).reshape(-1, INPUT_SAMPLES)
         if windows.shape[0] == 0:
             return np.zeros((0, len(RHYTHM_CLASSES)))
-        probabilities = np.asarray(self._forward(windows), dtype=np.float64)
+        if rr is None:
+            rr = window_features(windows, TARGET_FS_HZ)
+        rr = np.asarray(rr, dtype=np.float32).reshape(-1, N_RR_FEATURES)
+        probabilities = np.asarray(self._forward(windows, rr), dtype=np.float64)
         return probabilities / probabilities.sum(axis=1, keepdims=True)
 
-    def classify(self, lead_mv: np.ndarray, fs: float, *, lead: str) -> Rhythm:
+    def classify(
+        self, lead_mv: np.ndarray, fs: float, *, lead: str, beats: RecordingBeats | None = None
+    ) -> Rhythm:
         """The rhythm of one lead (1-D, mV) sampled at ``fs`` Hz, named ``lead``.
+
+        ``beats``: the lead's R peaks and ectopic flags when the caller has them (the analysis's
+        beats step); otherwise they are detected here.
 
         Raises:
             EcgTooShortError: the lead is shorter than one 10-s window.
@@ -107,7 +132,8 @@ class CnnRhythmClassifier:
         if not np.all(np.isfinite(lead_mv)):
             raise EcgSignalError("The lead has gaps (missing samples), so its rhythm cannot be classified.")
         windows, starts_s = recording_windows(lead_mv, fs)
-        probabilities = self.window_probabilities(windows)
+        beats = recording_beats(lead_mv, fs) if beats is None else beats
+        probabilities = self.window_probabilities(windows, beats_features(beats, starts_s))
         return rhythm_of_windows(probabilities, starts_s, duration_s, lead=lead)
 
 

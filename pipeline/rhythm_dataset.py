@@ -34,6 +34,11 @@ given, PTB-XL (10-s 12-lead ECGs at 500 Hz, one window each). For each record:
    rhythm label and gets ``noisy`` True, so training can weigh or drop it; vfdb marks its noise
    with the ``(NOISE`` rhythm label instead (the Noise class). PTB-XL windows get ``noisy`` where
    its table notes noise or electrode problems in any lead.
+7. **RR features** (`pipeline.rhythm_features`): the R peaks of the whole lead are detected at
+   its own rate (`pipeline.qrs.detect_r_peaks`) and flagged ectopic or not
+   (`pipeline.beats.ectopic_beats`), as `pipeline.analysis.analyze` does, and each window gets
+   the features of the beats that fall in it (rate, irregularity of all and of normal-to-normal
+   intervals, pauses, ectopy, R-height variability), the model's second input.
 
 `lead_windows` is steps 2, 3 and 5 on their own: what the classifier must do to a lead before
 it asks the model, so that it sees what the model was trained on.
@@ -94,6 +99,7 @@ from pipeline.errors import EcgError
 from pipeline.load import load_ecg
 from pipeline.ptbxl import Resolution, ptbxl_ecg, ptbxl_records
 from pipeline.rhythm import RHYTHM_CLASSES
+from pipeline.rhythm_features import N_RR_FEATURES, beats_features, recording_beats
 from pipeline.rhythm_labels import (
     PTBXL_MIN_LIKELIHOOD,
     RhythmSegment,
@@ -129,7 +135,7 @@ _ALL_UNREADABLE = -1
 _UNREADABLE_BIT_OFFSET = 4
 
 _NO_CLASS = -1
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2
 
 Straddling = Literal["drop", "mark"]
 
@@ -140,6 +146,8 @@ class RhythmDataset:
 
     Attributes:
         X: windows x samples, float32, normalised (`window_normalised`), at ``fs``.
+        rr: windows x `pipeline.rhythm_features.N_RR_FEATURES`, float32: the window's RR-interval
+            features, from the R peaks of its whole recording (step 7 of the module docstring).
         y: the class of each window, an index into ``classes`` (int64).
         record: the window's record, qualified by its database (``"mitdb/201"``, ``"ptbxl/17"``).
         subject: the person it was recorded from (``"mitdb/201+202"``, ``"ptbxl/patient-13619"``):
@@ -154,6 +162,7 @@ class RhythmDataset:
     """
 
     X: np.ndarray
+    rr: np.ndarray
     y: np.ndarray
     record: np.ndarray
     subject: np.ndarray
@@ -169,6 +178,7 @@ class RhythmDataset:
         n_samples = round(WINDOW_S * self.fs)
         arrays = {
             "X": np.asarray(self.X, dtype=np.float32).reshape(-1, n_samples),
+            "rr": np.asarray(self.rr, dtype=np.float32).reshape(-1, N_RR_FEATURES),
             "y": np.asarray(self.y, dtype=np.int64),
             "record": np.asarray(self.record, dtype=np.str_),
             "subject": np.asarray(self.subject, dtype=np.str_),
@@ -217,7 +227,7 @@ class RhythmDataset:
         return {str(record): str(subject) for record, subject in zip(self.record, self.subject, strict=True)}
 
 
-_ROW_FIELDS = ("X", "y", "record", "subject", "database", "lead", "start_s", "pure", "noisy")
+_ROW_FIELDS = ("X", "rr", "y", "record", "subject", "database", "lead", "start_s", "pure", "noisy")
 
 
 def record_id(database: str, record: str) -> str:
@@ -333,6 +343,7 @@ def windows_labelled(
     n = int(keep.sum())
     return RhythmDataset(
         X=_windows_cut(resampled, starts[keep]),
+        rr=beats_features(recording_beats(lead_mv, fs), starts[keep] / TARGET_FS_HZ),
         y=y[keep],
         record=np.full(n, record),
         subject=np.full(n, subject),
@@ -640,6 +651,7 @@ def _empty_dataset() -> RhythmDataset:
     empty = np.zeros(0)
     return RhythmDataset(
         X=np.zeros((0, round(WINDOW_S * TARGET_FS_HZ)), dtype=np.float32),
+        rr=np.zeros((0, N_RR_FEATURES), dtype=np.float32),
         y=empty.astype(np.int64),
         record=empty.astype(np.str_),
         subject=empty.astype(np.str_),

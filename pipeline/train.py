@@ -88,6 +88,7 @@ from pipeline.rhythm_dataset import (
     rhythm_dataset_built,
     window_normalised,
 )
+from pipeline.rhythm_features import RR_FEATURE_NAMES, window_features
 from pipeline.rhythm_labels import PTBXL_CODE_CLASSES, WFDB_RHYTHM_CLASSES
 from pipeline.rhythm_model import DEFAULT_SEED, MODEL_NAME, rhythm_cnn_built
 
@@ -219,30 +220,35 @@ def epoch_drawn(
     rng: np.random.Generator,
     config: TrainingConfig,
     n_windows: int | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One training epoch: windows drawn by square-root sampling, Noise sources mixed, augmented.
 
-    Returns ``(X, y)``: float32 windows x samples and class indices, shuffled.
+    Returns ``(X, rr, y)``: float32 windows x samples, their RR features (the drawn window's own,
+    from its recording's beats, or detected in the window for nstdb and synthetic noise) and
+    class indices, shuffled.
     """
     n_windows = config.windows_per_epoch if n_windows is None else n_windows
     counts = np.bincount(dataset.y, minlength=len(RHYTHM_CLASSES)).astype(np.float64)
     counts[NOISE_CLASS] += NSTDB_NOISE_WINDOWS
     per_class = rng.multinomial(n_windows, class_draw_shares(counts, config.sampling_exponent))
     parts_x: list[np.ndarray] = []
+    parts_rr: list[np.ndarray] = []
     parts_y: list[np.ndarray] = []
     for c, n in enumerate(per_class):
         if n == 0:
             continue
         if c == NOISE_CLASS:
-            parts_x.append(_noise_draws(dataset, bank, rng, int(n)))
+            x, rr = _noise_draws(dataset, bank, rng, int(n))
         else:
             rows = _rows_drawn(dataset, c, int(n), rng, config.subject_exponent)
-            parts_x.append(windows_augmented(dataset.X[rows], bank, rng))
+            x, rr = windows_augmented(dataset.X[rows], bank, rng), dataset.rr[rows]
+        parts_x.append(x)
+        parts_rr.append(rr)
         parts_y.append(np.full(int(n), c, dtype=np.int64))
-    X, y = np.concatenate(parts_x), np.concatenate(parts_y)
+    X, rr, y = np.concatenate(parts_x), np.concatenate(parts_rr), np.concatenate(parts_y)
     X = device_filtered(X, rng, config)
     order = rng.permutation(y.size)
-    return X[order], y[order]
+    return X[order], rr[order], y[order]
 
 
 def subject_draw_weights(subjects: np.ndarray, exponent: float) -> np.ndarray:
@@ -263,26 +269,29 @@ def _rows_drawn(
     return rng.choice(rows, size=n, replace=True, p=subject_draw_weights(dataset.subject[rows], exponent))
 
 
-def _noise_draws(dataset: RhythmDataset, bank: NoiseBank, rng: np.random.Generator, n: int) -> np.ndarray:
+def _noise_draws(
+    dataset: RhythmDataset, bank: NoiseBank, rng: np.random.Generator, n: int
+) -> tuple[np.ndarray, np.ndarray]:
     recorded = np.flatnonzero(dataset.y == NOISE_CLASS)
     shares = dict(NOISE_SOURCE_SHARES)
     if recorded.size == 0:
         shares["nstdb"] += shares.pop("recorded")
     names = list(shares)
     sources = rng.choice(len(names), size=n, p=np.asarray([shares[k] for k in names]))
-    parts = []
+    parts_x, parts_rr = [], []
     for i, name in enumerate(names):
         k = int(np.sum(sources == i))
         if k == 0:
             continue
         if name == "recorded":
             rows = rng.choice(recorded, size=k, p=subject_draw_weights(dataset.subject[recorded], 0.5))
-            parts.append(windows_augmented(dataset.X[rows], bank, rng))
-        elif name == "nstdb":
-            parts.append(noise_class_windows(bank, k, rng))
-        else:
-            parts.append(synthetic_noise_windows(k, rng))
-    return np.concatenate(parts)
+            parts_x.append(windows_augmented(dataset.X[rows], bank, rng))
+            parts_rr.append(dataset.rr[rows])
+            continue
+        windows = noise_class_windows(bank, k, rng) if name == "nstdb" else synthetic_noise_windows(k, rng)
+        parts_x.append(windows)
+        parts_rr.append(window_features(windows, TARGET_FS_HZ))
+    return np.concatenate(parts_x), np.concatenate(parts_rr)
 
 
 def model_trained(
@@ -317,9 +326,9 @@ def model_trained(
     )
     losses: list[float] = []
     for epoch in range(config.epochs):
-        X, y = epoch_drawn(dataset, bank, rng, config)
+        X, rr, y = epoch_drawn(dataset, bank, rng, config)
         targets = keras.utils.to_categorical(y, len(RHYTHM_CLASSES))
-        fitted = model.fit(X, targets, batch_size=config.batch_size, epochs=1, shuffle=False, verbose=0)
+        fitted = model.fit([X, rr], targets, batch_size=config.batch_size, epochs=1, shuffle=False, verbose=0)
         losses.append(float(fitted.history["loss"][-1]))
         if progress is not None:
             accuracy = fitted.history["accuracy"][-1]
@@ -384,8 +393,11 @@ def model_card(
         "inference_stride_s": DEFAULT_STRIDE_S,
         "input": (
             "one lead (the lead closest to II), resampled to 250 Hz, 10-s windows, each minus its "
-            "median and divided by its 1st-99th percentile range (pipeline.rhythm_dataset.lead_windows)"
+            "median and divided by its 1st-99th percentile range (pipeline.rhythm_dataset.lead_windows); "
+            "and the RR-interval features of the beats in each window, from the R peaks of the whole "
+            "lead (pipeline.rhythm_features)"
         ),
+        "rr_features": list(RR_FEATURE_NAMES),
         "label_table": {
             "source": "pipeline/rhythm_labels.py (WFDB_RHYTHM_CLASSES, PTBXL_CODE_CLASSES)",
             "wfdb": dict(WFDB_RHYTHM_CLASSES),
@@ -498,9 +510,19 @@ def _evaluation_markdown(report: Mapping[str, Any] | None) -> list[str]:
             "",
             f"**Speed** ({speed['machine']}): {speed['ms_per_window']:.3f} ms per 10-s window batched; "
             f"{speed['record_30min_s']:.3f} s for a 30-min record's {speed['record_30min_windows']} "
-            f"windows (model), {speed['record_30min_with_preprocessing_s']:.3f} s with resampling "
-            "and windowing.",
+            f"windows (model), {speed['record_30min_with_preprocessing_s']:.3f} s with beat detection "
+            f"({speed.get('beat_detection_s', float('nan')):.3f} s; in an analysis its beats step does "
+            "it once), resampling, windowing and RR features.",
         ]
+        onnx = speed.get("onnx") or {}
+        if onnx.get("measured"):
+            lines.append(
+                f"The same batch in ONNX Runtime {onnx['onnxruntime']}: {onnx['ms_per_window']:.3f} ms per "
+                f"window, {onnx['record_30min_s']:.3f} s per record (largest probability difference "
+                f"{onnx['largest_probability_difference']:.1e})."
+            )
+        elif onnx:
+            lines.append(f"ONNX Runtime not measured: {onnx['reason']}.")
     return lines
 
 

@@ -163,7 +163,7 @@ def test_a_recording_shorter_than_ten_seconds_is_refused():
 class _FixedRhythm:
     """A classifier that calls every 10-s window Normal: tests the plumbing, not a model."""
 
-    def classify(self, lead_mv, fs, *, lead):
+    def classify(self, lead_mv, fs, *, lead, beats=None):
         probabilities = {name: (0.9 if name == "Normal" else 0.1 / 7) for name in RHYTHM_CLASSES}
         n = int(lead_mv.size / fs // 10)
         windows = tuple(RhythmWindow(10.0 * k, 10.0 * (k + 1), "Normal", probabilities) for k in range(n))

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from pipeline.rhythm import RHYTHM_CLASSES
+from pipeline.rhythm_features import N_RR_FEATURES
 from pipeline.rhythm_model import INPUT_SAMPLES, N_CLASSES, rhythm_cnn_built
 
 # "A few MB at most saved": float32 weights, 4 bytes each.
@@ -17,9 +18,9 @@ def model():
     return rhythm_cnn_built(seed=7)
 
 
-def test_takes_a_10_s_window_at_250_hz_and_gives_one_probability_per_class(model):
+def test_takes_a_10_s_window_at_250_hz_and_its_rr_features_and_gives_one_probability_per_class(model):
     assert INPUT_SAMPLES == 2500
-    assert model.input_shape == (None, INPUT_SAMPLES)
+    assert model.input_shape == [(None, INPUT_SAMPLES), (None, N_RR_FEATURES)]
     assert model.output_shape == (None, N_CLASSES) == (None, len(RHYTHM_CLASSES))
 
 
@@ -30,7 +31,9 @@ def test_is_small(model):
 def test_outputs_are_probabilities_for_any_batch(model):
     rng = np.random.default_rng(1)
     for n in (1, 3, 17):
-        p = np.asarray(model.predict_on_batch(rng.normal(size=(n, INPUT_SAMPLES)).astype(np.float32)))
+        windows = rng.normal(size=(n, INPUT_SAMPLES)).astype(np.float32)
+        rr = rng.normal(size=(n, N_RR_FEATURES)).astype(np.float32)
+        p = np.asarray(model.predict_on_batch([windows, rr]))
         assert p.shape == (n, N_CLASSES)
         assert np.all(p >= 0)
         np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-5)

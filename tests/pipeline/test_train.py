@@ -12,6 +12,7 @@ import pytest
 from pipeline.rhythm import RHYTHM_CLASSES
 from pipeline.rhythm_augment import nstdb_noise_bank
 from pipeline.rhythm_dataset import rhythm_dataset_built
+from pipeline.rhythm_features import N_RR_FEATURES, RR_FEATURE_NAMES
 from pipeline.train import (
     CARD_JSON,
     CARD_MARKDOWN,
@@ -67,8 +68,9 @@ def test_device_filtering_keeps_shape_and_a_seed_repeats_it(dataset):
 
 def test_an_epoch_holds_noise_even_without_recorded_noise_windows(dataset, bank):
     assert dataset.class_windows()["Noise"] == 0
-    X, y = epoch_drawn(dataset, bank, np.random.default_rng(2), TrainingConfig(), n_windows=400)
-    assert X.shape == (400, 2500) and y.shape == (400,)
+    X, rr, y = epoch_drawn(dataset, bank, np.random.default_rng(2), TrainingConfig(), n_windows=400)
+    assert X.shape == (400, 2500) and rr.shape == (400, N_RR_FEATURES) and y.shape == (400,)
+    assert np.all(np.isfinite(rr))
     present = set(np.unique(y))
     assert NOISE_CLASS in present
     assert present <= {RHYTHM_CLASSES.index(name) for name in ("Normal", "VF", "Noise")}
@@ -79,11 +81,12 @@ def test_smoke_training_writes_a_loadable_model_and_its_card(tmp_path, dataset):
     argv = ["--data", str(PHYSIONET), "--out", str(out), "--epochs", "1", "--windows-per-epoch", "128"]
     assert main([*argv, "--records", *SMOKE_RECORDS, "--seed", "11"]) == 0
     model = keras.models.load_model(out / MODEL_FILE, compile=False)
-    p = np.asarray(model.predict_on_batch(dataset.X[:4]))
+    p = np.asarray(model.predict_on_batch([dataset.X[:4], dataset.rr[:4]]))
     assert p.shape == (4, len(RHYTHM_CLASSES))
     card = json.loads((out / CARD_JSON).read_text(encoding="utf-8"))
     assert card["classes"] == list(RHYTHM_CLASSES)
     assert card["fs_hz"] == 250.0 and card["window_s"] == 10.0
+    assert card["rr_features"] == list(RR_FEATURE_NAMES)
     assert card["training"]["seed"] == 11
     assert "--records" in card["training"]["command"]
     assert "mitdb/100" in card["training"]["trained_on"]
