@@ -190,7 +190,7 @@ def findings_panel(analysis: dict, *, sex: str | None, risk: RiskSummary | None)
         ("SD1 / SD2", f"{_value(hrv.get('sd1_ms'), '')}/ {_value(hrv.get('sd2_ms'), 'ms')}"),
         ("NN intervals", str(hrv.get("nn_count") or 0)),
     ]
-    hrv_notes = [r for r in (hrv.get("time_reason"), hrv.get("frequency_reason")) if r]
+    hrv_notes = [r for r in (hrv.get("caution"), hrv.get("time_reason"), hrv.get("frequency_reason")) if r]
     return html.Div(
         [
             rhythm_section(analysis),

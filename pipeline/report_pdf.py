@@ -395,7 +395,10 @@ def report_context(
         "intervals": interval_rows(intervals, _sex(report)),
         "beats_measured": intervals.get("beats_measured"),
         "hrv": _hrv_rows((analysis or {}).get("hrv") or {}),
-        "hrv_reason": ((analysis or {}).get("hrv") or {}).get("time_reason"),
+        "hrv_reason": " ".join(
+            r for r in (((analysis or {}).get("hrv") or {}).get(k) for k in ("caution", "time_reason")) if r
+        )
+        or None,
         "quality": _quality(analysis) if analysis else None,
         "risk": _risk(report),
         "strips": strips(analysis, signal_mv, fs, lead_names),

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import wfdb
 
-from pipeline.beats import ectopic_beats
+from pipeline.beats import classify_beats, ectopic_beats
 from pipeline.bench.qrs import BEAT_SYMBOLS
 from pipeline.hrv import (
     HF_BAND_HZ,
@@ -276,3 +276,34 @@ def _timed(function) -> float:
     start = time.perf_counter()
     function()
     return time.perf_counter() - start
+
+
+def hrv_with_rhythm_check(record: str, minutes: float = 5.0):
+    path = physionet_record("mitdb", record)
+    signal = wfdb.rdrecord(str(path), channels=[0], sampto=int(minutes * 60 * 360)).p_signal[:, 0]
+    peaks = detect_r_peaks(signal, 360.0).samples
+    beats = classify_beats(signal, 360.0, peaks)
+    return hrv_measure(peaks, 360.0, ectopic=beats.ectopic, irregular=beats.irregular_rhythm)
+
+
+@pytest.mark.parametrize("record", ["203", "221"])
+def test_hrv_in_atrial_fibrillation_carries_a_caution(record):
+    # The reference rhythm labels of 203 and 221 are atrial fibrillation or flutter on most beats.
+    hrv = hrv_with_rhythm_check(record)
+    assert hrv.irregular_pct > 50
+    assert "irregular rhythm" in hrv.caution and "sinus rhythm" in hrv.caution
+    assert hrv.sdnn_ms is not None  # the values are still given, with the caution beside them
+
+
+@pytest.mark.parametrize("record", ["100", "113"])
+def test_hrv_in_sinus_rhythm_has_no_caution(record):
+    # 100: regular sinus rhythm; 113: marked sinus arrhythmia (reference rhythm: sinus throughout).
+    hrv = hrv_with_rhythm_check(record)
+    assert hrv.caution is None and hrv.irregular_pct < 50
+
+
+def test_without_rhythm_flags_there_is_no_caution():
+    path = physionet_record("mitdb", "203")
+    signal = wfdb.rdrecord(str(path), channels=[0], sampto=60 * 360).p_signal[:, 0]
+    hrv = hrv_measure(detect_r_peaks(signal, 360.0).samples, 360.0)
+    assert hrv.irregular_pct is None and hrv.caution is None
