@@ -158,11 +158,17 @@ def validation_shortfall(card_path: str | os.PathLike[str] = DEFAULT_CARD_PATH) 
     missed = [bar for bar in bars if not bar.get("met")]
     if not missed:
         return None
-    listed = "; ".join(f"{bar['bar']} (measured {bar['value']:.3g})" for bar in missed)
+    listed = "; ".join(f"{bar['bar']} (measured {_bar_value(bar)})" for bar in missed)
     return (
         "The rhythm model has not yet passed its validation on unseen patients, so its calls are "
         f"not shown. Missed: {listed}."
     )
+
+
+def _bar_value(bar: dict[str, Any]) -> str:
+    """A bar's measured value as the bar states it: a share as a percentage, else a number."""
+    value = float(bar["value"])
+    return f"{100.0 * value:.1f} %" if "%" in str(bar["bar"]) else f"{value:.3g}"
 
 
 @functools.lru_cache(maxsize=4)

@@ -157,3 +157,18 @@ def test_a_model_that_missed_a_bar_is_not_fit_for_display(tmp_path):
     assert all(name in shipped for name in missed) if missed else True
     assert validation_shortfall(passing) is None
     assert "no readable validation record" in validation_shortfall(tmp_path / "missing.json")
+
+
+def test_a_missed_share_is_stated_as_a_percentage(tmp_path):
+    import json
+
+    from pipeline.rhythm_cnn import validation_shortfall
+
+    bars = [
+        {"bar": "Normal called VF/VT <= 1 %", "value": 0.0148, "met": False},
+        {"bar": "macro-F1 >= 0.85", "value": 0.473, "met": False},
+    ]
+    card = tmp_path / "card.json"
+    card.write_text(json.dumps({"evaluation": {"bars": bars}}))
+    shortfall = validation_shortfall(card)
+    assert "(measured 1.5 %)" in shortfall and "(measured 0.473)" in shortfall
