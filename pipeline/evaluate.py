@@ -36,7 +36,7 @@ References:
 
 Command line:
     python -m pipeline.evaluate --data DIR [--folds 5] [--out FILE.json] [--epochs N] [--seed S]
-        [--records ID ...] [--model FILE.keras] [--speed-only]
+        [--records ID ...] [--model FILE.keras] [--speed-only] [--save-probabilities FILE.npz]
 """
 
 from __future__ import annotations
@@ -177,8 +177,14 @@ def cross_validated(
     config: TrainingConfig = DEFAULT_CONFIG,
     seed: int = DEFAULT_SEED,
     progress: Callable[[str], None] | None = None,
+    probabilities_out: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
-    """The k-fold cross-validation by subject (see the module docstring), as the report's dict."""
+    """The k-fold cross-validation by subject (see the module docstring), as the report's dict.
+
+    ``probabilities_out``: also write every window's out-of-fold class probabilities there (an
+    ``.npz`` with the windows' record, start, reference class and RR features), so that decision
+    rules can be studied on unseen-subject outputs without training again.
+    """
     say = progress or (lambda line: None)
     folds = record_folds(dataset.class_windows_by_record(), dataset.subject_by_record(), k)
     fold_of_window = window_folds(dataset, folds)
@@ -248,6 +254,16 @@ def cross_validated(
         "mean_probability_of_call": float(np.mean(probabilities.max(axis=1))),
     }
     report["bars"] = bars_checked(report)
+    if probabilities_out is not None:
+        np.savez(
+            Path(probabilities_out),
+            probabilities=probabilities,
+            y=dataset.y,
+            record=dataset.record,
+            start_s=dataset.start_s,
+            rr=dataset.rr,
+            fold=fold_of_window,
+        )
     if model is not None:
         report["speed"] = speed_measured(model)
     return report
@@ -374,7 +390,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.speed_only:
         return _speed_only(args.model, args.out)
     dataset = rhythm_dataset_built(args.data, records=args.records, ptbxl_dir=args.ptbxl)
-    report = cross_validated(dataset, args.data, k=args.folds, config=config, seed=args.seed, progress=print)
+    report = cross_validated(
+        dataset,
+        args.data,
+        k=args.folds,
+        config=config,
+        seed=args.seed,
+        progress=print,
+        probabilities_out=args.save_probabilities,
+    )
     report["command"] = "python -m pipeline.evaluate " + shlex.join(argv)
     report["window_s"], report["fs_hz"], report["stride_s"] = WINDOW_S, TARGET_FS_HZ, DEFAULT_STRIDE_S
     if args.model:
@@ -415,6 +439,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--records", nargs="+", help="only these records")
     parser.add_argument("--ptbxl", help="a full PTB-XL folder to include")
     parser.add_argument("--model", help="measure the speed of this model instead of the last fold's")
+    parser.add_argument("--save-probabilities", help="write the out-of-fold probabilities to this .npz")
     parser.add_argument(
         "--speed-only",
         action="store_true",

@@ -62,3 +62,31 @@ def test_bars_say_which_are_met(matrix):
     assert bars["Normal called VF/VT <= 1 %"] is True
     assert bars["VF called VF/VT >= 95 %"] is False
     assert bars["Heart block F1 >= 0.80"] is False  # no heart-block window: not met, never assumed
+
+
+def test_a_smoke_cross_validation_scores_every_window_once_by_a_model_that_never_saw_it(tmp_path):
+    import json
+
+    from pipeline.evaluate import main
+    from tests.pipeline.physionet_data import PHYSIONET, physionet_record
+
+    records = ("mitdb/100", "vfdb/418")
+    for record in records:
+        physionet_record(*record.split("/"))
+    for noise in ("em", "ma", "bw"):
+        physionet_record("nstdb", noise)
+    out, saved = tmp_path / "cv.json", tmp_path / "cv.npz"
+    argv = ["--data", str(PHYSIONET), "--folds", "2", "--records", *records, "--epochs", "1"]
+    argv += ["--windows-per-epoch", "64", "--out", str(out), "--save-probabilities", str(saved)]
+    assert main(argv) == 0
+
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert set(report["per_record"]) == set(records)
+    assert sum(sum(r["called"].values()) for r in report["per_record"].values()) == report["windows"]
+    assert len(report["bars"]) == 6 and report["speed"]["record_30min_windows"] == 359
+    with np.load(saved) as stored:
+        assert stored["probabilities"].shape == (report["windows"], len(RHYTHM_CLASSES))
+        np.testing.assert_allclose(stored["probabilities"].sum(axis=1), 1.0, rtol=1e-4)
+        # Two subjects, two folds: each record's windows were scored by the other record's model.
+        folds = {str(r): set(stored["fold"][stored["record"] == r].tolist()) for r in records}
+        assert all(len(f) == 1 for f in folds.values()) and folds[records[0]] != folds[records[1]]
