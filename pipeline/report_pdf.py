@@ -357,6 +357,7 @@ def report_context(
     heart_rate = (analysis or {}).get("heart_rate_bpm") or {"mean": report.get("heart_rate_bpm") or None}
     patient = report.get("patient") or {}
     signed = report.get("status") == "signed"
+    hrv = (analysis or {}).get("hrv") or {}
     return {
         "paper": size,
         "institution": {"name": institution.name, "logo": _logo_uri(institution.logo_path)},
@@ -394,11 +395,8 @@ def report_context(
         "rhythm": _rhythm(report, analysis),
         "intervals": interval_rows(intervals, _sex(report)),
         "beats_measured": intervals.get("beats_measured"),
-        "hrv": _hrv_rows((analysis or {}).get("hrv") or {}),
-        "hrv_reason": " ".join(
-            r for r in (((analysis or {}).get("hrv") or {}).get(k) for k in ("caution", "time_reason")) if r
-        )
-        or None,
+        "hrv": _hrv_rows(hrv),
+        "hrv_reason": " ".join(r for r in (hrv.get("caution"), hrv.get("time_reason")) if r) or None,
         "quality": _quality(analysis) if analysis else None,
         "risk": _risk(report),
         "strips": strips(analysis, signal_mv, fs, lead_names),

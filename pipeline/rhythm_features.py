@@ -190,9 +190,9 @@ def window_features(windows: np.ndarray, fs: float) -> np.ndarray:
     Returns:
         float32, windows x `N_RR_FEATURES`.
     """
-    windows = np.asarray(windows, dtype=np.float64)
+    windows = np.atleast_2d(np.asarray(windows, dtype=np.float64))
     features = np.zeros((windows.shape[0], N_RR_FEATURES), dtype=np.float32)
-    window_s = windows.shape[1] / float(fs) if windows.ndim == 2 else FEATURE_WINDOW_S
+    window_s = windows.shape[1] / float(fs)
     for row, window in enumerate(windows):
         features[row] = beats_features(recording_beats(window, fs), np.zeros(1), window_s)[0]
     return features
