@@ -246,7 +246,9 @@ def analyze(
         rhythm = (
             None
             if classifier is None
-            else classifier.classify(lead_mv, ecg.fs, lead=lead_name, beats=RecordingBeats.of(peaks, ectopic))
+            else classifier.classify(
+                lead_mv, ecg.fs, lead=lead_name, beats=RecordingBeats.of(peaks, ectopic, delineation)
+            )
         )
     report("done", 1.0)
 

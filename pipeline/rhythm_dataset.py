@@ -36,9 +36,11 @@ given, PTB-XL (10-s 12-lead ECGs at 500 Hz, one window each). For each record:
    its table notes noise or electrode problems in any lead.
 7. **RR features** (`pipeline.rhythm_features`): the R peaks of the whole lead are detected at
    its own rate (`pipeline.qrs.detect_r_peaks`) and flagged ectopic or not
-   (`pipeline.beats.ectopic_beats`), as `pipeline.analysis.analyze` does, and each window gets
-   the features of the beats that fall in it (rate, irregularity of all and of normal-to-normal
-   intervals, pauses, ectopy, R-height variability), the model's second input.
+   (`pipeline.beats.ectopic_beats`) and delineated on all the record's leads
+   (`pipeline.delineate.delineate_beats`), as `pipeline.analysis.analyze` does, and each window
+   gets the features of the beats that fall in it (rate, irregularity of all and of
+   normal-to-normal intervals, pauses, ectopy, R-height variability, P waves and PR intervals),
+   the model's second input.
 
 `lead_windows` is steps 2, 3 and 5 on their own: what the classifier must do to a lead before
 it asks the model, so that it sees what the model was trained on.
@@ -135,7 +137,7 @@ _ALL_UNREADABLE = -1
 _UNREADABLE_BIT_OFFSET = 4
 
 _NO_CLASS = -1
-_FORMAT_VERSION = 2
+_FORMAT_VERSION = 3
 
 Straddling = Literal["drop", "mark"]
 
@@ -309,6 +311,7 @@ def windows_labelled(
     noisy_spans_s: Sequence[tuple[float, float]] = (),
     stride_s: float = DEFAULT_STRIDE_S,
     straddling: Straddling = "drop",
+    leads_mv: np.ndarray | None = None,
 ) -> RhythmDataset:
     """The labelled windows of one lead (steps 2-6 of the module docstring).
 
@@ -321,6 +324,8 @@ def windows_labelled(
         stride_s: seconds from one window's start to the next.
         straddling: ``"drop"`` windows that straddle a class change, or ``"mark"`` them (kept,
             ``pure`` False, with the class covering most of the window).
+        leads_mv: all the recording's leads (samples x leads, at ``fs``), to find the P waves the
+            window's features count (`pipeline.rhythm_features.recording_beats`); default the lead.
     """
     if straddling not in ("drop", "mark"):
         raise ValueError(f"straddling must be 'drop' or 'mark', got {straddling!r}")
@@ -343,7 +348,7 @@ def windows_labelled(
     n = int(keep.sum())
     return RhythmDataset(
         X=_windows_cut(resampled, starts[keep]),
-        rr=beats_features(recording_beats(lead_mv, fs), starts[keep] / TARGET_FS_HZ),
+        rr=beats_features(recording_beats(lead_mv, fs, leads_mv), starts[keep] / TARGET_FS_HZ),
         y=y[keep],
         record=np.full(n, record),
         subject=np.full(n, subject),
@@ -396,6 +401,7 @@ def wfdb_record_dataset(
         noisy_spans_s=_noisy_spans_s(annotation, lead_index, fs, n_samples),
         stride_s=stride_s,
         straddling=straddling,
+        leads_mv=ecg.signal_mv,
     )
     if span_s is None:
         return dataset
@@ -443,6 +449,7 @@ def ptbxl_dataset(
                 lead=ecg.lead_names[lead_index],
                 noisy_spans_s=[(0.0, ecg.duration_s)] if record.noise_noted else (),
                 stride_s=WINDOW_S,
+                leads_mv=ecg.signal_mv,
             )
         )
     return datasets_joined(parts)

@@ -1,10 +1,10 @@
 """The rhythm classifier's network: a small residual 1-D CNN over one 10-s window at 250 Hz.
 
 The inputs are one window as `pipeline.rhythm_dataset.lead_windows` makes it (2500 samples at
-250 Hz, median removed, divided by the 1st-99th percentile range) and its RR-interval features
+250 Hz, median removed, divided by the 1st-99th percentile range) and its beat features
 (`pipeline.rhythm_features`: rate, irregularity, pauses, R-height variability from the detected
-beats); the output is a softmax over the eight classes of `pipeline.rhythm.RHYTHM_CLASSES`, in
-that order.
+beats, P waves and PR intervals from their delineation); the output is a softmax over the eight
+classes of `pipeline.rhythm.RHYTHM_CLASSES`, in that order.
 
 Architecture (`rhythm_cnn_built`), after Hannun et al. (2019) and the 1-D ResNets of Ribeiro et
 al. (2020), scaled down so that training from scratch on a 2-core CPU takes minutes and a 30-min

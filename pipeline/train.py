@@ -394,8 +394,8 @@ def model_card(
         "input": (
             "one lead (the lead closest to II), resampled to 250 Hz, 10-s windows, each minus its "
             "median and divided by its 1st-99th percentile range (pipeline.rhythm_dataset.lead_windows); "
-            "and the RR-interval features of the beats in each window, from the R peaks of the whole "
-            "lead (pipeline.rhythm_features)"
+            "and the beat features of each window (RR intervals from the R peaks of the whole lead, "
+            "P waves and PR intervals from the delineation of all leads: pipeline.rhythm_features)"
         ),
         "rr_features": list(RR_FEATURE_NAMES),
         "label_table": {

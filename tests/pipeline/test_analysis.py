@@ -180,3 +180,28 @@ def test_a_classifier_plugs_in_and_its_result_reaches_the_json(mitdb_100):
     assert list(result["rhythm"]["probabilities"]) == list(RHYTHM_CLASSES)
     assert len(result["rhythm"]["windows"]) == 30 and result["rhythm"]["lead"] == "MLII"
     assert result["rhythm_reason"] is None
+
+
+class _BeatsSeen(_FixedRhythm):
+    """Keeps the beats analyze() hands the classifier."""
+
+    beats = None
+
+    def classify(self, lead_mv, fs, *, lead, beats=None):
+        self.beats = beats
+        return super().classify(lead_mv, fs, lead=lead, beats=beats)
+
+
+def test_the_classifier_gets_the_analysis_own_beats_with_their_p_waves(mitdb_100):
+    # mitdb 100 is sinus rhythm throughout (its reference rhythm labels): P waves precede the
+    # beats, and the rhythm features must see them from the intervals step's delineation.
+    ecg, _, _ = mitdb_100
+    spy = _BeatsSeen()
+
+    analysis = analyze(ecg, classifier=spy)
+
+    assert spy.beats is not None
+    np.testing.assert_allclose(spy.beats.times_s, analysis.r_peaks.times_s)
+    assert spy.beats.pr_s.shape == spy.beats.times_s.shape
+    assert np.mean(np.isfinite(spy.beats.pr_s)) > 0.9
+    assert 0.12 < np.nanmedian(spy.beats.pr_s) < 0.22  # a normal adult PR interval

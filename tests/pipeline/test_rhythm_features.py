@@ -23,14 +23,19 @@ from tests.pipeline.physionet_data import physionet_record
 BEAT_SYMBOLS = set("NLRBAaJSVrFejnE/fQ?")
 
 
-def beats_at(times_s: np.ndarray, ectopic: np.ndarray | None = None) -> RecordingBeats:
+def beats_at(
+    times_s: np.ndarray, ectopic: np.ndarray | None = None, pr_s: np.ndarray | None = None
+) -> RecordingBeats:
     n = times_s.size
     flags = np.zeros(n, dtype=bool) if ectopic is None else ectopic
-    return RecordingBeats(times_s, np.ones(n), np.zeros(n, dtype=bool), flags)
+    pr = np.full(n, np.nan) if pr_s is None else pr_s
+    return RecordingBeats(times_s, np.ones(n), np.zeros(n, dtype=bool), flags, pr)
 
 
-def features_of(beats_s: np.ndarray, ectopic: np.ndarray | None = None) -> dict[str, float]:
-    row = beats_features(beats_at(beats_s, ectopic), np.array([0.0]))[0]
+def features_of(
+    beats_s: np.ndarray, ectopic: np.ndarray | None = None, pr_s: np.ndarray | None = None
+) -> dict[str, float]:
+    row = beats_features(beats_at(beats_s, ectopic, pr_s), np.array([0.0]))[0]
     return dict(zip(RR_FEATURE_NAMES, row.tolist(), strict=True))
 
 
@@ -73,6 +78,31 @@ def test_bigeminy_alternates_at_every_beat():
     f = features_of(np.cumsum(np.concatenate([[0.2], intervals]))[:-1])
     assert f["turning_points"] == 1.0
     assert f["successive_irregular"] == 1.0
+
+
+def test_conducted_p_waves_at_a_fixed_pr_interval():
+    beats = np.arange(0.4, 10.0, 0.8)
+    f = features_of(beats, pr_s=np.full(beats.size, 0.16))
+    assert f["p_share"] == 1.0 and f["pr"] == pytest.approx(0.0, abs=1e-6) and f["pr_spread"] == 0.0
+    # First-degree AV block: PR 320 ms, one octave above the 160 ms reference.
+    assert features_of(beats, pr_s=np.full(beats.size, 0.32))["pr"] == pytest.approx(1.0)
+
+
+def test_no_p_waves_give_no_pr_interval():
+    f = features_of(np.arange(0.4, 10.0, 0.8))  # every PR NaN: no P wave found
+    assert f["p_share"] == 0.0 and f["pr"] == 0.0 and f["pr_spread"] == 0.0
+
+
+def test_p_waves_with_a_wandering_pr_interval_spread():
+    # Half the beats with a P wave, at PR 100, 200, 300, 400 ... ms: IQR over median.
+    beats = np.arange(0.4, 10.0, 0.8)
+    pr = np.full(beats.size, np.nan)
+    pr[::2] = np.resize([0.1, 0.2, 0.3, 0.4], pr[::2].size)
+    f = features_of(beats, pr_s=pr)
+    measured = pr[np.isfinite(pr)]
+    q1, q3 = np.percentile(measured, [25, 75])
+    assert f["p_share"] == pytest.approx(measured.size / beats.size)
+    assert f["pr_spread"] == pytest.approx((q3 - q1) / np.median(measured))
 
 
 def test_only_the_beats_inside_each_window_count():
@@ -131,3 +161,17 @@ def test_atrial_fibrillation_is_irregular_where_sinus_rhythm_is_not():
     fibrillation, _ = reference_and_detected("201", 10.0, 12)
     k = RR_FEATURE_NAMES.index("successive_irregular")
     assert np.median(fibrillation[:, k]) > 0.4 > 0.1 > np.median(sinus[:, k])
+
+
+@pytest.mark.parametrize(("record", "start_s", "n_windows"), [("203", 0.0, 12), ("221", 0.0, 12)])
+def test_atrial_fibrillation_has_few_p_waves_where_sinus_rhythm_has_them(record, start_s, n_windows):
+    # The cardiologists' rhythm labels: 100 sinus rhythm throughout, 203 and 221 atrial
+    # fibrillation throughout (mitdb), where by definition no distinct P waves precede the QRS.
+    def p_share(name: str, start: float, n: int) -> np.ndarray:
+        ecg = load_ecg(physionet_record("mitdb", name))
+        beats = recording_beats(ecg.signal_mv[:, ecg.lead_closest_to_ii()], ecg.fs, ecg.signal_mv)
+        return beats_features(beats, start + 10.0 * np.arange(n))[:, RR_FEATURE_NAMES.index("p_share")]
+
+    sinus = p_share("100", 0.0, 12)
+    fibrillation = p_share(record, start_s, n_windows)
+    assert np.median(sinus) > 0.9 and np.median(fibrillation) < 0.3
