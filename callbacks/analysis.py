@@ -20,6 +20,9 @@ from pipeline.errors import EcgError
 log = logging.getLogger("dashboard")
 DOCTOR = ["doctor"]
 VIEWER = {"type": "ecg-view", "viewer": "analysis"}
+# How often the page asks the background job for its progress and result (Dash's default is
+# 1000 ms): the findings appear at most this long after the analysis ends.
+POLL_MS = 250
 
 
 def risk_summary(risk) -> RiskSummary | None:
@@ -113,6 +116,7 @@ def register(app, services) -> None:
         ],
         cancel=[Input("analysis-cancel", "n_clicks")],
         progress=[Output("analysis-progress", "value"), Output("analysis-progress", "label")],
+        interval=POLL_MS,
         prevent_initial_call=True,
         roles=DOCTOR,
     )
