@@ -184,10 +184,16 @@ def cross_validated(
     ``probabilities_out``: also write every window's out-of-fold class probabilities there (an
     ``.npz`` with the windows' record, start, reference class and RR features), so that decision
     rules can be studied on unseen-subject outputs without training again.
+
+    Only the windows of the lead the classifier reads (``dataset.primary``) are scored; the
+    windows of other leads (``other_leads``) train the models of the folds their subject is not in.
     """
     say = progress or (lambda line: None)
+    training_windows = dataset
+    dataset = training_windows.subset(training_windows.primary)
     folds = record_folds(dataset.class_windows_by_record(), dataset.subject_by_record(), k)
     fold_of_window = window_folds(dataset, folds)
+    fold_of_training_window = window_folds(training_windows, folds)
     train_bank = nstdb_noise_bank(Path(data_dir) / "nstdb", part="train")
     eval_bank = nstdb_noise_bank(Path(data_dir) / "nstdb", part="eval")
     predicted = np.full(len(dataset), -1, dtype=np.int64)
@@ -198,7 +204,7 @@ def cross_validated(
     model = None
     for fold in range(k):
         test = fold_of_window == fold
-        train = dataset.subset(~test)
+        train = training_windows.subset(fold_of_training_window != fold)
         say(f"fold {fold + 1}/{k}: {int(test.sum())} test windows, {len(train)} training windows")
         trained = model_trained(train, train_bank, config=config, seed=seed, progress=say)
         seconds.append(trained.seconds)
@@ -235,6 +241,7 @@ def cross_validated(
         "seed": seed,
         "config": config.__dict__,
         "windows": len(dataset),
+        "training_windows_other_leads": int(np.sum(~training_windows.primary)),
         "records": len(set(dataset.record)),
         "subjects": len(set(dataset.subject)),
         "classes": list(RHYTHM_CLASSES),
@@ -389,7 +396,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.speed_only:
         return _speed_only(args.model, args.out)
-    dataset = rhythm_dataset_built(args.data, records=args.records, ptbxl_dir=args.ptbxl)
+    dataset = rhythm_dataset_built(
+        args.data, records=args.records, ptbxl_dir=args.ptbxl, other_leads=args.other_leads
+    )
     report = cross_validated(
         dataset,
         args.data,

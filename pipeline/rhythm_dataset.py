@@ -8,6 +8,9 @@ given, PTB-XL (10-s 12-lead ECGs at 500 Hz, one window each). For each record:
 1. **Lead**: the lead closest to lead II (`pipeline.ecg.Ecg.lead_closest_to_ii`: II, else MLII,
    else the first lead), loaded and validated by `pipeline.load.load_ecg`. mitdb: MLII in all
    records but 102 and 104 (V5); vfdb names its leads "signal 0/1", so its first lead is used.
+   With ``other_leads`` the record's other leads give windows too (``primary`` False: mitdb's
+   V1/V2/V4/V5, vfdb's second lead), the same rhythm in other shapes; training uses them, the
+   cross-validation scores only the lead closest to II.
 2. **Resampling to 250 Hz** (`scipy.signal.resample_poly`, whose Kaiser-windowed FIR is the
    anti-alias filter): vfdb's own rate, so the database with the rarest classes is used as
    recorded; it keeps everything up to 125 Hz, beyond the 0.05-40 Hz monitoring band and the
@@ -137,7 +140,7 @@ _ALL_UNREADABLE = -1
 _UNREADABLE_BIT_OFFSET = 4
 
 _NO_CLASS = -1
-_FORMAT_VERSION = 3
+_FORMAT_VERSION = 4
 
 Straddling = Literal["drop", "mark"]
 
@@ -159,6 +162,9 @@ class RhythmDataset:
         start_s: the window's start in its record, s.
         pure: one class covers the whole window (always, unless built with ``straddling="mark"``).
         noisy: the annotators marked the lead noisy within the window (see the module docstring).
+        primary: the window is of the record's lead closest to II, the lead the classifier reads;
+            False for a window of one of its other leads (``other_leads``), which only training
+            uses: it shows the network other QRS and P-wave shapes of the same rhythm.
         fs: the windows' sampling rate, Hz.
         classes: the class names ``y`` indexes (`RHYTHM_CLASSES`).
     """
@@ -173,6 +179,7 @@ class RhythmDataset:
     start_s: np.ndarray
     pure: np.ndarray
     noisy: np.ndarray
+    primary: np.ndarray
     fs: float = TARGET_FS_HZ
     classes: tuple[str, ...] = RHYTHM_CLASSES
 
@@ -189,6 +196,7 @@ class RhythmDataset:
             "start_s": np.asarray(self.start_s, dtype=np.float64),
             "pure": np.asarray(self.pure, dtype=bool),
             "noisy": np.asarray(self.noisy, dtype=bool),
+            "primary": np.asarray(self.primary, dtype=bool),
         }
         n_windows = arrays["X"].shape[0]
         for name, array in arrays.items():
@@ -229,7 +237,7 @@ class RhythmDataset:
         return {str(record): str(subject) for record, subject in zip(self.record, self.subject, strict=True)}
 
 
-_ROW_FIELDS = ("X", "rr", "y", "record", "subject", "database", "lead", "start_s", "pure", "noisy")
+_ROW_FIELDS = ("X", "rr", "y", "record", "subject", "database", "lead", "start_s", "pure", "noisy", "primary")
 
 
 def record_id(database: str, record: str) -> str:
@@ -312,6 +320,7 @@ def windows_labelled(
     stride_s: float = DEFAULT_STRIDE_S,
     straddling: Straddling = "drop",
     leads_mv: np.ndarray | None = None,
+    primary: bool = True,
 ) -> RhythmDataset:
     """The labelled windows of one lead (steps 2-6 of the module docstring).
 
@@ -326,6 +335,7 @@ def windows_labelled(
             ``pure`` False, with the class covering most of the window).
         leads_mv: all the recording's leads (samples x leads, at ``fs``), to find the P waves the
             window's features count (`pipeline.rhythm_features.recording_beats`); default the lead.
+        primary: the lead is the one the classifier reads (see `RhythmDataset`).
     """
     if straddling not in ("drop", "mark"):
         raise ValueError(f"straddling must be 'drop' or 'mark', got {straddling!r}")
@@ -357,6 +367,7 @@ def windows_labelled(
         start_s=starts[keep] / TARGET_FS_HZ,
         pure=pure[keep],
         noisy=noisy[keep],
+        primary=np.full(n, primary),
     )
 
 
@@ -367,6 +378,7 @@ def wfdb_record_dataset(
     stride_s: float = DEFAULT_STRIDE_S,
     straddling: Straddling = "drop",
     span_s: tuple[float, float] | None = None,
+    other_leads: bool = False,
 ) -> RhythmDataset:
     """The labelled windows of one mitdb or vfdb record (its lead closest to II).
 
@@ -376,6 +388,8 @@ def wfdb_record_dataset(
         stride_s, straddling: see `windows_labelled`.
         span_s: only windows lying wholly within (start, end) seconds of the record; the window
             grid stays the record's own (starts at multiples of ``stride_s``).
+        other_leads: also the windows of the record's other leads, ``primary`` False (each with
+            the features of its own lead's beats), for training.
 
     Raises:
         EcgError: the record cannot be loaded; RhythmLabelError: it has a label the table lacks.
@@ -390,18 +404,25 @@ def wfdb_record_dataset(
         annotation.sample, annotation.symbol, annotation.aux_note, fs, n_samples, record=path.name
     )
     identifier = record_id(database, path.name)
-    dataset = windows_labelled(
-        ecg.signal_mv[:, lead_index],
-        ecg.fs,
-        segments,
-        record=identifier,
-        subject=subject_of(identifier),
-        database=database,
-        lead=ecg.lead_names[lead_index],
-        noisy_spans_s=_noisy_spans_s(annotation, lead_index, fs, n_samples),
-        stride_s=stride_s,
-        straddling=straddling,
-        leads_mv=ecg.signal_mv,
+    leads = range(ecg.signal_mv.shape[1]) if other_leads else [lead_index]
+    dataset = datasets_joined(
+        [
+            windows_labelled(
+                ecg.signal_mv[:, lead],
+                ecg.fs,
+                segments,
+                record=identifier,
+                subject=subject_of(identifier),
+                database=database,
+                lead=ecg.lead_names[lead],
+                noisy_spans_s=_noisy_spans_s(annotation, lead, fs, n_samples),
+                stride_s=stride_s,
+                straddling=straddling,
+                leads_mv=ecg.signal_mv,
+                primary=lead == lead_index,
+            )
+            for lead in leads
+        ]
     )
     if span_s is None:
         return dataset
@@ -480,6 +501,7 @@ def rhythm_dataset_built(
     stride_s: float = DEFAULT_STRIDE_S,
     straddling: Straddling = "drop",
     on_skip: Callable[[str, str], None] | None = None,
+    other_leads: bool = False,
 ) -> RhythmDataset:
     """The dataset of every annotated record of ``databases`` in ``data_dir``, and of PTB-XL when given.
 
@@ -491,6 +513,8 @@ def rhythm_dataset_built(
         ptbxl_resolution: ``"hr"`` (500 Hz) or ``"lr"`` (100 Hz) PTB-XL records.
         stride_s, straddling: see `windows_labelled`.
         on_skip: called with (record id, reason) for each record that cannot be loaded.
+        other_leads: also the other leads' windows of the WFDB records (`wfdb_record_dataset`);
+            PTB-XL keeps its lead II (21,799 records already show many shapes).
 
     Raises:
         RhythmLabelError: a record has a rhythm label the table lacks (no record is guessed).
@@ -505,7 +529,13 @@ def rhythm_dataset_built(
     for identifier, path in paths.items():
         try:
             parts.append(
-                wfdb_record_dataset(path, identifier.split("/")[0], stride_s=stride_s, straddling=straddling)
+                wfdb_record_dataset(
+                    path,
+                    identifier.split("/")[0],
+                    stride_s=stride_s,
+                    straddling=straddling,
+                    other_leads=other_leads,
+                )
             )
         except EcgError as error:
             if on_skip is not None:
@@ -667,6 +697,7 @@ def _empty_dataset() -> RhythmDataset:
         start_s=empty,
         pure=empty.astype(bool),
         noisy=empty.astype(bool),
+        primary=empty.astype(bool),
     )
 
 
@@ -684,6 +715,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stride_s=args.stride_s,
         straddling=args.straddling,
         on_skip=skipped,
+        other_leads=args.other_leads,
     )
     save_rhythm_dataset(dataset, args.out)
     print(
@@ -717,6 +749,9 @@ def _parser() -> argparse.ArgumentParser:
         "--stride-s", type=float, default=DEFAULT_STRIDE_S, help="seconds between window starts"
     )
     parser.add_argument("--straddling", choices=("drop", "mark"), default="drop")
+    parser.add_argument(
+        "--other-leads", action="store_true", help="also the other leads' windows (for training)"
+    )
     parser.add_argument("--ptbxl", help="a full PTB-XL folder to add (holding ptbxl_database.csv)")
     parser.add_argument("--ptbxl-resolution", choices=("hr", "lr"), default="hr")
     parser.add_argument("--records", nargs="+", help="only these records, e.g. mitdb/201 vfdb/418")

@@ -76,13 +76,15 @@ def test_a_smoke_cross_validation_scores_every_window_once_by_a_model_that_never
     for noise in ("em", "ma", "bw"):
         physionet_record("nstdb", noise)
     out, saved = tmp_path / "cv.json", tmp_path / "cv.npz"
-    argv = ["--data", str(PHYSIONET), "--folds", "2", "--records", *records, "--epochs", "1"]
+    argv = ["--data", str(PHYSIONET), "--folds", "2", "--records", *records, "--epochs", "1", "--other-leads"]
     argv += ["--windows-per-epoch", "64", "--out", str(out), "--save-probabilities", str(saved)]
     assert main(argv) == 0
 
     report = json.loads(out.read_text(encoding="utf-8"))
     assert set(report["per_record"]) == set(records)
     assert sum(sum(r["called"].values()) for r in report["per_record"].values()) == report["windows"]
+    # Both records have two leads: the other lead's windows train, only the lead closest to II is scored.
+    assert report["training_windows_other_leads"] == report["windows"]
     assert len(report["bars"]) == 6 and report["speed"]["record_30min_windows"] == 359
     with np.load(saved) as stored:
         assert stored["probabilities"].shape == (report["windows"], len(RHYTHM_CLASSES))

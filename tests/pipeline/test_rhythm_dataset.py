@@ -86,6 +86,20 @@ def test_lead_closest_to_ii_is_used():
     assert set(wfdb_record_dataset(physionet_record("mitdb", "102"), "mitdb", span_s=(0, 60)).lead) == {"V5"}
 
 
+def test_other_leads_add_their_windows_for_training_flagged_not_primary():
+    # mitdb 114 is recorded V5 then MLII: MLII is the lead the classifier reads.
+    path = physionet_record("mitdb", "114")
+    alone = wfdb_record_dataset(path, "mitdb", span_s=(0, 60))
+    both = wfdb_record_dataset(path, "mitdb", span_s=(0, 60), other_leads=True)
+    assert alone.primary.all() and set(alone.lead) == {"MLII"}
+    assert set(both.lead[both.primary]) == {"MLII"} and set(both.lead[~both.primary]) == {"V5"}
+    primary, other = both.subset(both.primary), both.subset(~both.primary)
+    np.testing.assert_array_equal(primary.X, alone.X)
+    np.testing.assert_array_equal(other.start_s, primary.start_s)
+    np.testing.assert_array_equal(other.y, primary.y)  # the rhythm is the record's, whatever the lead
+    assert not np.array_equal(other.X, primary.X)
+
+
 def test_windows_where_the_lead_is_marked_noisy_are_flagged():
     # 105.atr: "~" subtype 1 (signal 0 noisy) from 847.8 s to 854.9 s; subtype 2 (signal 1 only)
     # from 246.5 s to 273.9 s.
@@ -153,15 +167,28 @@ def test_lead_windows_match_the_dataset_windows():
 def test_save_and_load_keep_every_field(tmp_path):
     first = wfdb_record_dataset(physionet_record("mitdb", "201"), "mitdb", span_s=(0, 120))
     second = wfdb_record_dataset(
-        physionet_record("vfdb", "418"), "vfdb", span_s=(860, 910), straddling="mark"
+        physionet_record("vfdb", "418"), "vfdb", span_s=(860, 910), straddling="mark", other_leads=True
     )
     dataset = datasets_joined([first, second])
 
     save_rhythm_dataset(dataset, tmp_path / "windows.npz")
     loaded = load_rhythm_dataset(tmp_path / "windows.npz")
 
-    for name in ("X", "y", "record", "subject", "database", "lead", "start_s", "pure", "noisy"):
+    for name in (
+        "X",
+        "rr",
+        "y",
+        "record",
+        "subject",
+        "database",
+        "lead",
+        "start_s",
+        "pure",
+        "noisy",
+        "primary",
+    ):
         np.testing.assert_array_equal(getattr(loaded, name), getattr(dataset, name))
+    assert not loaded.primary.all()
     assert (loaded.fs, loaded.classes) == (dataset.fs, dataset.classes)
 
 
