@@ -247,7 +247,7 @@ def analyze(
             None
             if classifier is None
             else classifier.classify(
-                lead_mv, ecg.fs, lead=lead_name, beats=RecordingBeats.of(peaks, ectopic, delineation)
+                lead_mv, ecg.fs, lead=lead_name, beats=RecordingBeats.of(peaks, ectopic, per_beat.pr_ms)
             )
         )
     report("done", 1.0)

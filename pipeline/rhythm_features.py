@@ -97,8 +97,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline.beats import ectopic_beats
-from pipeline.delineate import ABSENT, Delineation, delineate_beats
+from pipeline.delineate import delineate_beats
 from pipeline.errors import EcgError
+from pipeline.intervals import intervals_per_beat
 from pipeline.qrs import RPeaks, detect_r_peaks
 
 RR_FEATURE_NAMES: tuple[str, ...] = (
@@ -159,22 +160,16 @@ class RecordingBeats:
     pr_s: np.ndarray
 
     @classmethod
-    def of(cls, peaks: RPeaks, ectopic: np.ndarray, delineation: Delineation) -> RecordingBeats:
-        """The beats of detected ``peaks`` with their ectopic flags and their waves."""
+    def of(cls, peaks: RPeaks, ectopic: np.ndarray, pr_ms: np.ndarray) -> RecordingBeats:
+        """The beats of detected ``peaks`` with their ectopic flags and PR intervals
+        (`pipeline.intervals.BeatIntervals.pr_ms`, NaN where a beat has no P wave)."""
         return cls(
             peaks.times_s,
             peaks.amplitude_mv,
             peaks.searchback,
             np.asarray(ectopic, dtype=bool),
-            pr_intervals_s(delineation),
+            np.asarray(pr_ms, dtype=np.float64) / 1000.0,
         )
-
-
-def pr_intervals_s(delineation: Delineation) -> np.ndarray:
-    """Per beat, P onset to QRS onset in seconds; NaN where either is absent."""
-    present = (delineation.p_onset != ABSENT) & (delineation.qrs_onset != ABSENT)
-    samples = (delineation.qrs_onset - delineation.p_onset).astype(np.float64)
-    return np.where(present, samples / float(delineation.fs), np.nan)
 
 
 def recording_beats(lead_mv: np.ndarray, fs: float, leads_mv: np.ndarray | None = None) -> RecordingBeats:
@@ -188,7 +183,8 @@ def recording_beats(lead_mv: np.ndarray, fs: float, leads_mv: np.ndarray | None 
     try:
         peaks = detect_r_peaks(lead_mv, fs)
         delineation = delineate_beats(lead_mv if leads_mv is None else leads_mv, fs, peaks.samples)
-        return RecordingBeats.of(peaks, ectopic_beats(lead_mv, fs, peaks.samples), delineation)
+        pr_ms = intervals_per_beat(delineation).pr_ms
+        return RecordingBeats.of(peaks, ectopic_beats(lead_mv, fs, peaks.samples), pr_ms)
     except EcgError:
         empty = np.zeros(0)
         return RecordingBeats(empty, empty, empty.astype(bool), empty.astype(bool), empty)
