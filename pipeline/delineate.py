@@ -234,7 +234,13 @@ and what was tried with them):
   cardiologist ends the complex 30-50 ms after ours): QRS 14.8 to 18.7, the T wave's upstroke
   taken into the complex (sel42 +4 -> +96, sel41 +14 -> +74); the P-wave trapezium at 80 or 120
   ms instead of 100: PR 22.4 and 20.4, mostly sel36 (-152 -> -172 and -132), and sel40 -12 ->
-  +38 at 120.
+  +38 at 120. Where a lead's end lies on an S wave's nadir (over 10 % of the QRS height off the
+  isoelectric level, as in sele0509, sele0116, sel114), the end moved past the S wave's return
+  (the first point after its steepest return slope, if at least 3 % of the largest, where |slope|
+  falls below 15-20 % of it; the return had to come at least halfway, or a quarter of the way,
+  back to the baseline): QRS 13.6 -> 13.8 to 14.1 (sel301 -28 -> +4, but sele0603 -8 -> +20,
+  sele0166 +4 -> +26, sel223 +4 -> +20; sele0509 only -40 -> -36, its notched S wave returning
+  in two steps): the cardiologists do not end the complex after the S wave's return consistently.
 
 Limits: two leads see less than twelve; a P wave hidden in the previous T wave (fast rates) is
 reported absent, not found; a U wave merged with the T wave ends it late (sel36: QT +120 ms);

@@ -37,6 +37,7 @@ References:
 Command line:
     python -m pipeline.evaluate --data DIR [--folds 5] [--out FILE.json] [--epochs N] [--seed S]
         [--records ID ...] [--model FILE.keras] [--speed-only] [--save-probabilities FILE.npz]
+        [--save-models DIR]
 """
 
 from __future__ import annotations
@@ -178,12 +179,18 @@ def cross_validated(
     seed: int = DEFAULT_SEED,
     progress: Callable[[str], None] | None = None,
     probabilities_out: str | os.PathLike[str] | None = None,
+    models_out: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
     """The k-fold cross-validation by subject (see the module docstring), as the report's dict.
 
     ``probabilities_out``: also write every window's out-of-fold class probabilities there (an
     ``.npz`` with the windows' record, start, reference class and RR features), so that decision
-    rules can be studied on unseen-subject outputs without training again.
+    rules can be studied on unseen-subject outputs without training again (with the nstdb
+    evaluation-noise windows' probabilities and features too).
+
+    ``models_out``: also save each fold's model there (``fold-1.keras`` ...) with ``folds.json``
+    naming the records each one never saw, so that a replay of a record (the monitor's VF-alarm
+    benchmark) can be scored by a model that has not been trained on it.
 
     Only the windows of the lead the classifier reads (``dataset.primary``) are scored; the
     windows of other leads (``other_leads``) train the models of the folds their subject is not in.
@@ -199,6 +206,8 @@ def cross_validated(
     predicted = np.full(len(dataset), -1, dtype=np.int64)
     probabilities = np.zeros((len(dataset), len(RHYTHM_CLASSES)), dtype=np.float32)
     noise_predicted: list[np.ndarray] = []
+    noise_probabilities: list[np.ndarray] = []
+    noise_features: list[np.ndarray] = []
     fold_summaries = []
     seconds = []
     model = None
@@ -215,7 +224,13 @@ def cross_validated(
         rng = np.random.default_rng(seed + fold)
         noise_windows = noise_class_windows(eval_bank, EVAL_NOISE_WINDOWS_PER_FOLD, rng)
         noise_rr = window_features(noise_windows, TARGET_FS_HZ)
-        noise_predicted.append(np.argmax(probabilities_scored(model, noise_windows, noise_rr), axis=1))
+        noise_p = probabilities_scored(model, noise_windows, noise_rr)
+        noise_probabilities.append(noise_p)
+        noise_features.append(noise_rr)
+        noise_predicted.append(np.argmax(noise_p, axis=1))
+        if models_out is not None:
+            Path(models_out).mkdir(parents=True, exist_ok=True)
+            model.save(Path(models_out) / f"fold-{fold + 1}.keras")
         fold_matrix = confusion_matrix(dataset.y[test], predicted[test])
         fold_summaries.append(
             {
@@ -270,7 +285,14 @@ def cross_validated(
             start_s=dataset.start_s,
             rr=dataset.rr,
             fold=fold_of_window,
+            noise_probabilities=np.concatenate(noise_probabilities),
+            noise_rr=np.concatenate(noise_features),
         )
+    if models_out is not None:
+        held_out = {
+            f"fold-{fold + 1}.keras": sorted(r for r, f in folds.items() if f == fold) for fold in range(k)
+        }
+        (Path(models_out) / "folds.json").write_text(json.dumps(held_out, indent=2) + "\n", encoding="utf-8")
     if model is not None:
         report["speed"] = speed_measured(model)
     return report
@@ -407,6 +429,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed=args.seed,
         progress=print,
         probabilities_out=args.save_probabilities,
+        models_out=args.save_models,
     )
     report["command"] = "python -m pipeline.evaluate " + shlex.join(argv)
     report["window_s"], report["fs_hz"], report["stride_s"] = WINDOW_S, TARGET_FS_HZ, DEFAULT_STRIDE_S
@@ -449,6 +472,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--ptbxl", help="a full PTB-XL folder to include")
     parser.add_argument("--model", help="measure the speed of this model instead of the last fold's")
     parser.add_argument("--save-probabilities", help="write the out-of-fold probabilities to this .npz")
+    parser.add_argument("--save-models", help="save each fold's model in this folder (with folds.json)")
     parser.add_argument(
         "--speed-only",
         action="store_true",

@@ -78,6 +78,7 @@ def test_a_smoke_cross_validation_scores_every_window_once_by_a_model_that_never
     out, saved = tmp_path / "cv.json", tmp_path / "cv.npz"
     argv = ["--data", str(PHYSIONET), "--folds", "2", "--records", *records, "--epochs", "1", "--other-leads"]
     argv += ["--windows-per-epoch", "64", "--out", str(out), "--save-probabilities", str(saved)]
+    argv += ["--save-models", str(tmp_path / "folds")]
     assert main(argv) == 0
 
     report = json.loads(out.read_text(encoding="utf-8"))
@@ -92,3 +93,12 @@ def test_a_smoke_cross_validation_scores_every_window_once_by_a_model_that_never
         # Two subjects, two folds: each record's windows were scored by the other record's model.
         folds = {str(r): set(stored["fold"][stored["record"] == r].tolist()) for r in records}
         assert all(len(f) == 1 for f in folds.values()) and folds[records[0]] != folds[records[1]]
+        assert stored["noise_probabilities"].shape == (2 * 100, len(RHYTHM_CLASSES))
+        assert stored["noise_rr"].shape[0] == 2 * 100
+    # Each fold's model is kept with the records it never saw: the other fold's.
+    held_out = json.loads((tmp_path / "folds" / "folds.json").read_text(encoding="utf-8"))
+    assert sorted(held_out) == ["fold-1.keras", "fold-2.keras"]
+    assert sorted(sum(held_out.values(), [])) == sorted(records)
+    assert all((tmp_path / "folds" / name).exists() for name in held_out)
+    for fold, name in enumerate(sorted(held_out)):
+        assert folds[held_out[name][0]] == {fold}
