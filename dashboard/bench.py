@@ -145,6 +145,15 @@ def _add_monitor_commands(commands) -> None:
     monitor.add_argument("--out", default="docs/bench-monitor.json")
     vf = commands.add_parser("monitor-vf", help="VF alarm latency replaying vfdb 418 (needs the CNN)")
     vf.add_argument("--out", default="docs/bench-monitor-vf.json")
+    vf.add_argument(
+        "--held-out",
+        metavar="DIR",
+        help="score every VF episode of --db with the cross-validation fold models in DIR "
+        "(pipeline.evaluate --save-models), each record by the model that never saw it",
+    )
+    vf.add_argument(
+        "--db", default="../shared/data/physionet/vfdb", help="the database replayed with --held-out"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -299,8 +299,87 @@ def bench_vf(record_key: str = "vfdb-418", step_s: float = 0.5) -> dict:
     }
 
 
+def bench_vf_held_out(models_dir: str, db_dir: str, step_s: float = 0.5) -> dict:
+    """The VF alarm's latency on every VF episode of a database, each record replayed through the
+    live path with the cross-validation model that never saw it (``python -m pipeline.evaluate
+    ... --save-models DIR``: ``DIR/folds.json`` names each fold model's held-out records).
+
+    An episode is a stretch of VF-class labels (``(VF``, ``(VFL``) after a rhythm of another
+    class; as in `bench_vf`, the 10-s window the server classifies slides from the onset in
+    ``step_s`` steps, and the first called VF or VT (the alarm's classes) gives the earliest
+    alarm; the worst case adds the server's 2-s classification period and the browser's poll.
+    Episodes that begin in a record's first 10 s (no full window before them) are not scored."""
+    from dashboard.monitoring import REPLAY_FS, RHYTHM_EVERY_S, RHYTHM_WINDOW_S, _for_replay
+    from pipeline.load import load_ecg
+    from pipeline.rhythm_cnn import CnnRhythmClassifier
+    from pipeline.rhythm_labels import record_rhythm_segments
+
+    folder = Path(models_dir)
+    held_out = json.loads((folder / "folds.json").read_text(encoding="utf-8"))
+    model_of = {record: name for name, records in held_out.items() for record in records}
+    database = Path(db_dir).name
+    episodes, timings = [], []
+    for record, name in sorted(model_of.items()):
+        if not record.startswith(f"{database}/"):
+            continue
+        path = Path(db_dir) / record.split("/", 1)[1]
+        segments = record_rhythm_segments(path)
+        onsets = [
+            (seg, segments[i - 1].rhythm_class if i else None)
+            for i, seg in enumerate(segments)
+            if seg.rhythm_class == "VF" and (i == 0 or segments[i - 1].rhythm_class != "VF")
+        ]
+        if not onsets:
+            continue
+        ecg = load_ecg(str(path) + ".hea")
+        signal = _for_replay(np.asarray(ecg.signal_mv[:, 0], dtype=np.float64), ecg.fs)
+        classifier = CnnRhythmClassifier.load(folder / name)
+        window = int(RHYTHM_WINDOW_S * REPLAY_FS)
+        period = RHYTHM_EVERY_S + 0.1
+        for seg, before in onsets:
+            if seg.start_s < RHYTHM_WINDOW_S:
+                continue
+            found, t = None, seg.start_s
+            while t <= seg.start_s + 15 and t * REPLAY_FS <= len(signal):
+                stop = int(t * REPLAY_FS)
+                started = time.perf_counter()
+                rhythm = classifier.classify(signal[stop - window : stop], REPLAY_FS, lead="monitor")
+                timings.append(time.perf_counter() - started)
+                if rhythm.label in ("VF", "VT"):
+                    found = round(t - seg.start_s, 2)
+                    break
+                t += step_s
+            later = [x.start_s for x in segments if x.start_s > seg.start_s and x.rhythm_class != "VF"]
+            end_s = later[0] if later else len(signal) / REPLAY_FS
+            episodes.append(
+                {
+                    "record": record,
+                    "model": name,
+                    "onset_s": round(seg.start_s, 2),
+                    "episode_s": round(end_s - seg.start_s, 1),
+                    "after": before,
+                    "earliest_alarm_after_onset_s": found,
+                    "worst_case_after_onset_s": None if found is None else round(found + period, 2),
+                }
+            )
+    worst = [e["worst_case_after_onset_s"] for e in episodes]
+    return {
+        "database": str(db_dir),
+        "models": str(folder),
+        "episodes": episodes,
+        "scored": len(episodes),
+        "records": len({e["record"] for e in episodes}),
+        "detected_within_15_s": sum(w is not None for w in worst),
+        "within_5_s_worst_case": sum(w is not None and w <= 5.0 for w in worst),
+        "classify_ms_median": round(1000 * statistics.median(timings), 1) if timings else None,
+        "bar_s": 5.0,
+    }
+
+
 def main(args) -> int:
-    if args.command == "monitor-vf":
+    if args.command == "monitor-vf" and getattr(args, "held_out", None):
+        result = bench_vf_held_out(args.held_out, args.db)
+    elif args.command == "monitor-vf":
         result = bench_vf()
     else:
         result = bench_wall(args.beds, args.seconds, args.ingest_beds, args.ingest_seconds)

@@ -74,6 +74,17 @@ does to it):
   Gaussian noise the detector still marks a median of 6 and at most 32 "beats" (a heart gives
   60-100). Telling noise from ECG is the signal-quality step's job (`pipeline.quality`), which
   marks such windows unusable so no heart rate is reported from them.
+- **...except where the signal repeats at a heart rate.** Wide complexes that follow one another
+  without an isoelectric stretch - ventricular tachycardia, flutter - are not spiky (kurtosis
+  about 2) and the gate alone silenced them: of the 23 VT episodes of 10 s or more in the MIT-BIH
+  Malignant Ventricular Ectopy Database (vfdb), 5 were detected at 100 a minute or more (VT's
+  definition), record 611's 904 s of VT at 2 a minute. A window below the kurtosis gate still
+  counts when its 5-15 Hz signal repeats at 80-300 a minute: its autocorrelation at lags of
+  0.2-0.75 s reaches 0.5 (normalised by the overlap). Gaussian noise reaches 0.25 at most (30
+  one-minute realisations), and none of the low-kurtosis 10-s windows of nstdb's three noise
+  records or of vfdb's (NOISE episodes reaches 0.5. With it 18 of the 23 VT episodes (60 % of the
+  VT time) are found at 100 a minute or more (median 129); the rest are slow or low complexes
+  (427, 602, 614). No beat changes on the 48 MIT-BIH Arrhythmia records.
 
 Polarity: an R peak is the QRS complex's largest deflection from the baseline, and it can point
 down: in leads looking away from the heart's axis (aVR, often V1-V2), in QS complexes, in many
@@ -147,6 +158,14 @@ _P_WAVE_ON_TIME = (0.8, 1.2)
 # a 10-s window of kurtosis 3.8 or more (Li, Mark & Clifford 2008 use kurtosis as a quality index).
 _KURTOSIS_WINDOW_S = 10.0
 _MIN_KURTOSIS = 3.5
+# ... unless the window repeats at a heart rate of 80-300 per minute: the largest autocorrelation
+# of its 5-15 Hz signal at lags of 0.2-0.75 s reaches 0.5. Wide complexes that follow each other
+# without an isoelectric stretch (ventricular tachycardia, flutter) are not spiky but periodic;
+# Gaussian noise reaches at most 0.25 (30 one-minute realisations), nstdb's noise records none
+# of their low-kurtosis windows (module docstring).
+_PERIODIC_LAGS_S = (0.2, 0.75)
+_MIN_PERIODIC_CORRELATION = 0.5
+_PERIODIC_GRID_S = 1.0
 # Below this 5-15 Hz amplitude (mV) a candidate is no QRS complex: one step of a 5-uV digitiser.
 _MIN_QRS_BANDPASSED_MV = 0.005
 
@@ -200,6 +219,7 @@ class _Rules:
     p_wave_discrimination: bool = True
     reset_after_silence: bool = True
     kurtosis_gate: bool = True
+    periodic_exception: bool = True
 
 
 @dataclass(frozen=True)
@@ -210,7 +230,7 @@ class _Candidates:
     integrated: np.ndarray  # integrated peak (root of the integrated energy, mV/s)
     filtered_mv: np.ndarray  # largest |5-15 Hz signal| within the integration window, mV
     slope_mv_per_s: np.ndarray  # steepest slope within the integration window, mV/s
-    spiky: np.ndarray  # bool: the 10-s window around it is not Gaussian-like noise
+    spiky: np.ndarray  # bool: the 10-s window around it is spiky or periodic, not Gaussian-like noise
     initial_integrated: list[float]  # largest integrated value of each of the first seconds
     initial_filtered_mv: list[float]
 
@@ -300,6 +320,8 @@ def _candidates_found(x: np.ndarray, fs: float, rules: _Rules) -> _Candidates:
         second = ndimage.uniform_filter1d(power, kurtosis_window, mode="reflect")[samples]
         fourth = ndimage.uniform_filter1d(power * power, kurtosis_window, mode="reflect")[samples]
         spiky = fourth >= _MIN_KURTOSIS * second * second
+        if rules.periodic_exception:
+            spiky |= _periodic_at(bandpassed, fs, samples, ~spiky)
         spiky &= second > 0.0
         # A flat lead's band-passed signal is rounding residue (1e-16 mV), "spiky" in relative
         # terms: a QRS complex must also stand above one step of a 5-uV digitiser (MIT-BIH's
@@ -517,6 +539,39 @@ def _r_extrema(x: np.ndarray, fs: float, detections: np.ndarray) -> tuple[np.nda
     samples = detections - half + np.where(take_max, at_max, at_min)
     samples = np.clip(samples, 0, x.size - 1).astype(np.int64)
     return samples, monitored[samples]
+
+
+def _periodic_at(bandpassed: np.ndarray, fs: float, samples: np.ndarray, asked: np.ndarray) -> np.ndarray:
+    """Per candidate (where ``asked``), whether the 10-s window around it repeats at 80-300 per
+    minute: the largest autocorrelation of the 5-15 Hz signal at lags of 0.2-0.75 s (normalised
+    by the overlap, so that long lags are not penalised) reaches `_MIN_PERIODIC_CORRELATION`.
+    Windows are centred on a 1-s grid; a candidate takes the nearest one's verdict."""
+    periodic = np.zeros(samples.size, dtype=bool)
+    if not asked.any():
+        return periodic
+    half = round(_KURTOSIS_WINDOW_S * fs / 2)
+    lo, hi = (round(lag * fs) for lag in _PERIODIC_LAGS_S)
+    step = max(1, round(_PERIODIC_GRID_S * fs))
+    centre_of = np.round(samples / step).astype(np.int64)
+    verdict: dict[int, bool] = {}
+    for k in np.unique(centre_of[asked]):
+        start = max(0, k * step - half)
+        z = bandpassed[start : min(bandpassed.size, k * step + half)]
+        if z.size <= 2 * hi:
+            verdict[int(k)] = False
+            continue
+        z = z - z.mean()
+        spectrum = np.fft.rfft(z, 2 * z.size)
+        correlation = np.fft.irfft(spectrum * np.conj(spectrum))[: hi + 1]
+        if correlation[0] <= 0.0:
+            verdict[int(k)] = False
+            continue
+        overlap = z.size / (z.size - np.arange(lo, hi + 1))
+        verdict[int(k)] = bool(
+            (correlation[lo:] * overlap).max() >= _MIN_PERIODIC_CORRELATION * correlation[0]
+        )
+    periodic[asked] = [verdict[int(k)] for k in centre_of[asked]]
+    return periodic
 
 
 def _zero_phase_bandpass(x: np.ndarray, fs: float, band_hz: tuple[float, float]) -> np.ndarray:
