@@ -5,7 +5,9 @@ request, Dash callbacks included, and refuses by default:
 
 * only the login page, /healthz and static assets are public; the device ingest route
   (`DEVICE_ROUTES`) skips the session and is authenticated by a per-device token instead;
-* everything else needs a live session (idle timeout, account still enabled);
+* everything else needs a live session: one the server opened at login and has not ended
+  (logout ends it for every copy of the cookie), within the idle timeout, of an account still
+  enabled;
 * a Dash callback runs only if it was registered with `roles=` (see `guarded_callback`)
   and the user has one of them; a page is served only to the roles it was registered
   with (`dash.register_page(..., roles=[...])`); a Flask view only to the roles of
@@ -16,6 +18,7 @@ A refusal for a logged-in user answers 403 and writes an `access_denied` audit r
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
 from collections.abc import Callable, Iterable
@@ -37,6 +40,7 @@ from dashboard.audit import Actor, utcnow
 from dashboard.config import Settings
 from dashboard.db import Database
 from dashboard.login import LoginPolicy, authenticate
+from dashboard.models import AuthSession
 
 PUBLIC_ROUTES = ("/login", "/healthz", "/assets/<path:filename>", "/_favicon.ico")
 # Routes a bedside device calls with its own token instead of a session: the gate lets them
@@ -198,6 +202,7 @@ class SessionAuth(Auth):
         self.settings = settings
         self.policy = LoginPolicy(settings.login_max_failures, settings.login_lock_minutes)
         self._active_cache: dict[tuple[str, str], tuple[float, bool]] = {}
+        self._open_cache: dict[str, tuple[float, bool]] = {}
         self.public_routes: MapAdapter = Map([Rule(route) for route in PUBLIC_ROUTES]).bind("")
         super().__init__(app)
         app.server.register_blueprint(self._blueprint())
@@ -274,14 +279,41 @@ class SessionAuth(Auth):
         if now - last_seen > self.settings.session_idle_minutes * 60:
             with self.database.transaction() as db:
                 audit.record(db, user.actor(), "session_expired")
+            self._end_session("expired")
             session.clear()
             return None
-        if not self._account_active(user, now):
+        if not self._session_open(now) or not self._account_active(user, now):
             session.clear()
             return None
         if now - last_seen > 5:  # avoid re-signing the cookie on every callback
             session["seen"] = now
         return user
+
+    def _session_open(self, now: float) -> bool:
+        """Whether the server still holds this cookie's session open (checked again every
+        ACCOUNT_RECHECK_S per process; a logout in this process takes effect at once)."""
+        key = _session_key(session.get("sid"))
+        if key is None:
+            return False
+        checked = self._open_cache.get(key)
+        if checked and now - checked[0] < ACCOUNT_RECHECK_S:
+            return checked[1]
+        with self.database.transaction() as db:
+            row = db.get(AuthSession, key)
+            is_open = row is not None and row.ended_at is None
+        self._open_cache[key] = (now, is_open)
+        return is_open
+
+    def _end_session(self, why: str) -> None:
+        """Mark this cookie's session ended on the server, so no copy of the cookie works."""
+        key = _session_key(session.get("sid"))
+        if key is None:
+            return
+        with self.database.transaction() as db:
+            row = db.get(AuthSession, key)
+            if row is not None and row.ended_at is None:
+                row.ended_at, row.ended_why = utcnow(), why
+        self._open_cache[key] = (time.time(), False)
 
     def _account_active(self, user: SessionUser, now: float) -> bool:
         key = (user.role, user.account_id)
@@ -342,6 +374,16 @@ class SessionAuth(Auth):
         }
         session["seen"] = time.time()
         session["csrf"] = secrets.token_urlsafe(32)
+        session["sid"] = secrets.token_urlsafe(32)
+        with self.database.transaction() as db:
+            db.add(
+                AuthSession(
+                    session_sha256=_session_key(session["sid"]),
+                    role=account.role.value,
+                    account_id=account.account_id,
+                    opened_at=utcnow(),
+                )
+            )
         self._active_cache.pop((account.role.value, account.account_id), None)
 
     def _logout_view(self) -> Response:
@@ -349,6 +391,7 @@ class SessionAuth(Auth):
         if user is not None and secrets.compare_digest(request.form.get("csrf", ""), session.get("csrf", "")):
             with self.database.transaction() as db:
                 audit.record(db, user.actor(), "logout")
+            self._end_session("logout")
             session.clear()
         return redirect("/login")
 
@@ -359,6 +402,13 @@ class SessionAuth(Auth):
             csrf=csrf_token(), next=next_path, message=message, role=role
         )
         return Response(page, status=status, mimetype="text/html")
+
+
+def _session_key(session_id: object) -> str | None:
+    """The stored key of a session id: its SHA-256 (the id itself is never stored)."""
+    if not isinstance(session_id, str) or not session_id:
+        return None
+    return hashlib.sha256(session_id.encode("utf-8")).hexdigest()
 
 
 def _csrf_matches(sent: str | None) -> bool:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -151,6 +152,20 @@ class LoginThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     window_start: Mapped[datetime] = mapped_column(DateTime)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class AuthSession(Base):
+    """A login session, known to the server: the cookie is accepted only while it is open."""
+
+    __tablename__ = "auth_session"
+    __table_args__ = (Index("ix_auth_session_account", "role", "account_id"),)
+
+    session_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    account_id: Mapped[str] = mapped_column(String(255))
+    opened_at: Mapped[datetime] = mapped_column(DateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    ended_why: Mapped[str | None] = mapped_column(String(16))
 
 
 class AuditEvent(Base):

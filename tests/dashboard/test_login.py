@@ -150,6 +150,39 @@ def test_logout_needs_the_csrf_token_and_ends_the_session(client, users, databas
     assert audit_rows(database, "logout")
 
 
+def test_a_copy_of_the_cookie_stops_working_at_logout(app, client, users, database):
+    # Someone copies the session cookie (a shared workstation, a stolen browser profile); the
+    # user logs out. The copy must not outlive the session: the server ended it.
+    login(client, "doctor", *users["doctor"])
+    cookie = client.get_cookie("ecg_session")
+    thief = app.server.test_client()
+    thief.set_cookie(cookie.key, cookie.value, domain=cookie.domain or "localhost")
+    assert thief.get("/account").status_code == 200  # the copy works while the session is open
+
+    client.post("/logout", data={"csrf": _csrf(client)})
+
+    refused = thief.get("/account")
+    assert refused.status_code == 302 and refused.headers["Location"].startswith("/login")
+    with database.transaction() as session:
+        from dashboard.models import AuthSession
+
+        ended = list(session.scalars(select(AuthSession).where(AuthSession.ended_why == "logout")))
+    assert len(ended) == 1 and len(ended[0].session_sha256) == 64
+    # The id itself is never stored: only its SHA-256.
+    with client.session_transaction() as browser:
+        assert "sid" not in browser
+
+
+def test_a_cookie_without_a_server_session_is_refused(app, client, users):
+    # A cookie signed with the app's key but naming no session the server opened (forged from a
+    # leaked key, or from before this version) does not let anyone in.
+    login(client, "doctor", *users["doctor"])
+    with client.session_transaction() as browser:
+        browser["sid"] = "not-a-session-the-server-opened"
+    refused = client.get("/account")
+    assert refused.status_code == 302 and refused.headers["Location"].startswith("/login")
+
+
 def test_login_form_without_its_csrf_token_is_refused(client, users):
     login_name, password = users["doctor"]
     response = client.post("/login", data={"role": "doctor", "username": login_name, "password": password})
