@@ -166,9 +166,26 @@ def validation_shortfall(card_path: str | os.PathLike[str] = DEFAULT_CARD_PATH) 
 
 
 def _bar_value(bar: dict[str, Any]) -> str:
-    """A bar's measured value as the bar states it: a share as a percentage, else a number."""
+    """A bar's measured value as the bar states it: a share as a percentage, else a number.
+
+    A missed share is never rounded onto its limit: 1.04 % against "<= 1 %" reads "1.04 %", not
+    "1.0 %", which would look met."""
     value = float(bar["value"])
-    return f"{100.0 * value:.1f} %" if "%" in str(bar["bar"]) else f"{value:.3g}"
+    if "%" not in str(bar["bar"]):
+        return f"{value:.3g}"
+    for decimals in (1, 2, 3):
+        text = f"{100.0 * value:.{decimals}f}"
+        if float(text) != _bar_limit_pct(str(bar["bar"])):
+            return f"{text} %"
+    return f"{100.0 * value:.3f} %"
+
+
+def _bar_limit_pct(text: str) -> float | None:
+    """The limit a share bar states (``"Normal called VF/VT <= 1 %"`` -> 1.0), or None."""
+    import re
+
+    found = re.search(r"([0-9.]+)\s*%", text)
+    return float(found.group(1)) if found else None
 
 
 @functools.lru_cache(maxsize=4)

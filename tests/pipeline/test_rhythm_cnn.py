@@ -178,3 +178,14 @@ def test_a_missed_share_is_stated_as_a_percentage(tmp_path):
     card.write_text(json.dumps({"evaluation": {"bars": bars}}))
     shortfall = validation_shortfall(card)
     assert "(measured 1.5 %)" in shortfall and "(measured 0.473)" in shortfall
+
+
+def test_a_missed_share_is_not_rounded_onto_its_limit(tmp_path):
+    import json
+
+    from pipeline.rhythm_cnn import validation_shortfall
+
+    bars = [{"bar": "Normal called VF/VT <= 1 %", "value": 0.010416, "met": False}]
+    card = tmp_path / "card.json"
+    card.write_text(json.dumps({"evaluation": {"bars": bars}}))
+    assert "(measured 1.04 %)" in validation_shortfall(card)
