@@ -126,6 +126,24 @@ def rhythm_classifier():
         return None
 
 
+@lru_cache(maxsize=1)
+def monitor_shock_advisory():
+    """The CNN's VF/VT call for the monitor's alarm (`pipeline.rhythm_cnn.ShockAdvisory`), loaded
+    once per process; None when no model is installed or its card does not validate the call on
+    unseen patients (its three shock-advisory bars)."""
+    try:
+        from pipeline.rhythm_cnn import DEFAULT_MODEL_PATH, shock_advisory
+    except ImportError:
+        return None
+    if not DEFAULT_MODEL_PATH.exists():
+        return None
+    try:
+        return shock_advisory(DEFAULT_MODEL_PATH)
+    except Exception:  # a broken weights file or a missing TensorFlow must not stop the monitor
+        log.exception("the VF/VT call could not be loaded; the monitor raises no VF/VT alarm")
+        return None
+
+
 # --- Step 1: in the request -----------------------------------------------------------------
 
 

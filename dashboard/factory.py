@@ -19,7 +19,12 @@ from dashboard.auth import SessionAuth, csrf_token, current_user, guard_page_lay
 from dashboard.config import REPO_ROOT, ConfigError, Settings
 from dashboard.db import Database, DatabaseUnavailable
 from dashboard.demo import seed_demo_if_empty
-from dashboard.ecg_records import recordings_dir, rhythm_classifier, rhythm_unclassified_reason
+from dashboard.ecg_records import (
+    monitor_shock_advisory,
+    recordings_dir,
+    rhythm_classifier,
+    rhythm_unclassified_reason,
+)
 from dashboard.jobs import build_background_manager, make_celery
 from dashboard.live_buffer import build_stream_store
 from dashboard.live_routes import monitor_blueprint
@@ -91,6 +96,7 @@ def _live_monitor(database: Database, settings: Settings) -> LiveMonitor:
         build_stream_store(settings.redis_url),
         classifier=classifier,
         unclassified_reason=rhythm_unclassified_reason if settings.monitor_rhythm else (lambda: None),
+        shock_advisory=monitor_shock_advisory if settings.monitor_rhythm else (lambda: None),
         ingest_rate_per_s=settings.monitor_ingest_rate_per_s,
         recordings_dir=recordings_dir(settings),
     )

@@ -14,9 +14,13 @@ the last 10 s of the bed's buffer:
 * heart rate — from the R peaks (pipeline.qrs) of the last 10 s; "HR high/low" when outside
   the bed's limits;
 * asystole — no QRS for ≥ 4 s while the lead is on;
-* rhythm — the CNN over the last 10 s, every 2 s; its label drives the VF and VT alarms.
-  Without the CNN the rhythm is "not classified" and there are no VF/VT alarms: no other
-  VF/VT detector is substituted.
+* rhythm — the CNN over the last 10 s, every 2 s. Its VF/VT call (P(VF) + P(VT) at or above
+  the threshold of its card: `pipeline.rhythm_cnn.ShockAdvisory`) raises the one "VF/VT" alarm,
+  as bedside monitors raise one "VFib/VTach" alarm: the model tells VF from VT poorly, the two
+  from every other rhythm well. The call is used once the model's card validates it on unseen
+  patients (its three shock-advisory bars), the rhythm's name only once the card validates every
+  rhythm; until then the tile says "no VF/VT" or "VF/VT" and why the rest is not classified.
+  Without a validated call there is no VF/VT alarm: no other VF/VT detector is substituted.
 """
 
 from __future__ import annotations
@@ -54,8 +58,8 @@ VITALS_WINDOW_S = 10.0
 STRIP_BEFORE_S, STRIP_AFTER_S = 10.0, 5.0
 REPLAY_FS = 250.0  # replays are resampled to a bedside monitor's rate
 TOKEN_CACHE_S = 5.0  # a revoked token is refused within this time
-LETHAL = ("vf", "vt", "asystole")  # latching: they stay on the banner until acknowledged
-ALARM_KINDS = ("vf", "vt", "asystole", "hr_high", "hr_low", "signal_lost")
+LETHAL = ("vf_vt", "asystole")  # latching: they stay on the banner until acknowledged
+ALARM_KINDS = ("vf_vt", "asystole", "hr_high", "hr_low", "signal_lost")
 TOKEN_PREFIX = "ecgdev_"
 
 
@@ -110,6 +114,7 @@ class LiveMonitor:
         *,
         classifier: Callable[[], object | None],
         unclassified_reason: Callable[[], str | None] = lambda: None,
+        shock_advisory: Callable[[], object | None] = lambda: None,
         ingest_rate_per_s: int = 100,
         recordings_dir: Path | None = None,
         clock: Callable[[], float] = time.time,
@@ -118,6 +123,7 @@ class LiveMonitor:
         self.store = store
         self.classifier = classifier
         self.unclassified_reason = unclassified_reason
+        self.shock_advisory = shock_advisory
         self.ingest_rate_per_s = ingest_rate_per_s
         self.recordings_dir = recordings_dir
         self.clock = clock
@@ -417,8 +423,13 @@ class LiveMonitor:
         conditions: dict[str, str] = {}
         hr = None
         state, quality = "waiting", None
-        rhythm, rhythm_p = prior.get("rhythm"), prior.get("rhythm_probability")
-        rhythm_note = prior.get("rhythm_note") or "rhythm not classified"
+        live = LiveRhythm(
+            prior.get("rhythm"),
+            prior.get("rhythm_probability"),
+            prior.get("rhythm_note") or "rhythm not classified",
+            bool(prior.get("vf_vt")),
+            prior.get("vf_vt_probability"),
+        )
         if read.fs is not None and read.last_chunk_at is not None:
             fs = read.fs
             x = read.samples[-int(VITALS_WINDOW_S * fs) :].astype(np.float64)
@@ -436,38 +447,56 @@ class LiveMonitor:
                     elif hr is not None and hr < bed.hr_low_bpm:
                         conditions["hr_low"] = f"HR low: {hr:.0f} bpm (limit {bed.hr_low_bpm})"
                     if self.store.run_once(f"rhythm:{bed.bed_id}", RHYTHM_EVERY_S, now):
-                        rhythm, rhythm_p, rhythm_note = self._classify(x, fs)
-                    if rhythm in ("VF", "VT"):
-                        conditions[rhythm.lower()] = f"{rhythm} (p = {rhythm_p:.2f})"
+                        live = self._classify(x, fs)
+                    if live.vf_vt:
+                        conditions["vf_vt"] = (
+                            "VF/VT: ventricular fibrillation or tachycardia "
+                            f"(p = {live.vf_vt_probability:.2f})"
+                        )
                 else:
-                    rhythm, rhythm_p = None, None
+                    live = LiveRhythm(None, None, live.note, False, None)
         alarms = self._update_alarms(bed, conditions, read)
         vitals = Vitals(
             state=state,
             quality=quality,
             hr_bpm=None if hr is None else round(hr),
-            rhythm=rhythm,
-            rhythm_probability=None if rhythm_p is None else round(float(rhythm_p), 2),
-            rhythm_note=rhythm_note if rhythm is None else None,
+            rhythm=live.label,
+            rhythm_probability=None if live.probability is None else round(float(live.probability), 2),
+            rhythm_note=live.note if live.label is None else None,
+            vf_vt=live.vf_vt,
+            vf_vt_probability=None if live.vf_vt_probability is None else round(live.vf_vt_probability, 2),
             alarms=alarms,
             checked_at=now,
         )
         self.store.put_json(f"vitals:{bed.bed_id}", asdict(vitals))
         return vitals
 
-    def _classify(self, x: np.ndarray, fs: float) -> tuple[str | None, float | None, str]:
-        classifier = self.classifier()
-        if classifier is None:
-            reason = self.unclassified_reason()
-            return None, None, "rhythm not classified" + (f": {reason}" if reason else " (no classifier)")
+    def _classify(self, x: np.ndarray, fs: float) -> LiveRhythm:
+        """The CNN on the last 10 s: the rhythm where every call is validated, else the VF/VT call
+        alone where that is (see the module docstring)."""
+        classifier, advisory = self.classifier(), self.shock_advisory()
+        reason = self.unclassified_reason()
+        if classifier is None and advisory is None:
+            note = "rhythm not classified" + (f": {reason}" if reason else " (no classifier)")
+            return LiveRhythm(None, None, note, False, None)
         if len(x) < RHYTHM_WINDOW_S * fs:
-            return None, None, "rhythm: waiting for 10 s of signal"
+            return LiveRhythm(None, None, "rhythm: waiting for 10 s of signal", False, None)
+        strip = x[-int(RHYTHM_WINDOW_S * fs) :]
         try:
-            result = classifier.classify(x[-int(RHYTHM_WINDOW_S * fs) :], fs, lead="monitor")
+            if advisory is not None:
+                vf_vt, vf_vt_p, result = advisory.assess(strip, fs, lead="monitor")
+            else:
+                result = classifier.classify(strip, fs, lead="monitor")
+                vf_vt, vf_vt_p = result.label in ("VF", "VT"), float(result.confidence)
         except Exception:
             log.exception("live rhythm classification failed")
-            return None, None, "rhythm not classified (classifier error)"
-        return result.label, float(result.confidence), ""
+            return LiveRhythm(None, None, "rhythm not classified (classifier error)", False, None)
+        if classifier is not None:
+            return LiveRhythm(result.label, float(result.confidence), "", vf_vt, vf_vt_p)
+        if vf_vt:
+            return LiveRhythm("VF/VT", vf_vt_p, "", True, vf_vt_p)
+        note = "no VF/VT; other rhythms not classified" + (f": {reason}" if reason else "")
+        return LiveRhythm(None, None, note, False, vf_vt_p)
 
     def _update_alarms(self, bed: BedInfo, conditions: dict[str, str], read) -> list[dict]:
         """Raise the new conditions (with their strip), clear the ended ones; the banner's list."""
@@ -555,6 +584,17 @@ COUNTERS = ("accepted", "duplicate", "malformed", "nan", "rate_limited", "revoke
 
 
 @dataclass(frozen=True)
+class LiveRhythm:
+    """What the CNN said of a bed's last 10 s, as the tile shows it."""
+
+    label: str | None  # the rhythm, "VF/VT" where only that call is validated, or None
+    probability: float | None
+    note: str  # why there is no label
+    vf_vt: bool  # the validated VF/VT call: the alarm
+    vf_vt_probability: float | None  # P(VF) + P(VT)
+
+
+@dataclass(frozen=True)
 class Vitals:
     state: str  # "ok", "lead_off", "noisy", "signal_lost", "waiting"
     quality: str | None
@@ -564,6 +604,8 @@ class Vitals:
     rhythm_note: str | None
     alarms: list[dict]
     checked_at: float
+    vf_vt: bool = False
+    vf_vt_probability: float | None = None
 
     @classmethod
     def waiting(cls) -> Vitals:

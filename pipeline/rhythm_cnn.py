@@ -66,6 +66,8 @@ from pipeline.rhythm_features import (
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent / "models" / "rhythm_cnn.keras"
 # The model card beside it: what the model is and how it did on unseen subjects.
 DEFAULT_CARD_PATH = DEFAULT_MODEL_PATH.with_name("rhythm_cnn.card.json")
+# The classes of the VF/VT call (`ShockAdvisory`).
+SHOCK_ADVISORY_CLASSES = ("VF", "VT")
 # Running median over this many consecutive windows (see the module docstring).
 SMOOTHING_WINDOWS = 3
 INPUT_SAMPLES = round(WINDOW_S * TARGET_FS_HZ)
@@ -137,32 +139,91 @@ class CnnRhythmClassifier:
         return rhythm_of_windows(probabilities, starts_s, duration_s, lead=lead)
 
 
-def validation_shortfall(card_path: str | os.PathLike[str] = DEFAULT_CARD_PATH) -> str | None:
-    """Why a model's rhythm calls must not yet be shown as findings, or None when it may be used.
+class ShockAdvisory:
+    """The VF/VT call: VF or VT, as one call, where P(VF) + P(VT) reaches ``threshold``.
 
-    A model is fit for clinical display only when its record-level cross-validation, written in
-    its card (``evaluation.bars``), met every bar of the product (macro-F1, AF and Heart block
-    F1, the shock-advisory shares). A wrong rhythm on a report can hurt someone: a model that
-    calls 2 % of normal windows VF/VT would put a false VF on one strip in fifty.
+    Bedside monitors raise one alarm for the two (a "VFib/VTach" alarm): both are lethal and both
+    send the nurse to the bed at once. The model tells them apart poorly (its card's confusion
+    matrix: VF windows are mostly called VT), but tells the two together from every other rhythm,
+    and that is what its card validates in three bars (the shock-advisory shares, after the AHA's
+    goals for arrhythmia analysis, Kerber et al. 1997). The threshold comes from the card: chosen
+    on the cross-validation's out-of-fold probabilities (`pipeline.evaluate.shock_advisory_nested`).
+    Build it with `shock_advisory`, which returns None where the card did not validate the call.
+    """
+
+    def __init__(self, classifier: CnnRhythmClassifier, threshold: float) -> None:
+        self.classifier = classifier
+        self.threshold = float(threshold)
+
+    def assess(self, lead_mv: np.ndarray, fs: float, *, lead: str) -> tuple[bool, float, Rhythm]:
+        """Whether the lead (the last 10 s of a monitor, say) is VF/VT, P(VF) + P(VT), and its `Rhythm`.
+
+        Raises what `CnnRhythmClassifier.classify` raises."""
+        rhythm = self.classifier.classify(lead_mv, fs, lead=lead)
+        probability = shock_probability(rhythm.probabilities)
+        return probability >= self.threshold, probability, rhythm
+
+
+def shock_probability(probabilities: dict[str, float]) -> float:
+    """P(VF) + P(VT) of a rhythm's class probabilities."""
+    return float(sum(probabilities.get(name, 0.0) for name in SHOCK_ADVISORY_CLASSES))
+
+
+def shock_advisory(
+    model_path: str | os.PathLike[str] = DEFAULT_MODEL_PATH,
+    card_path: str | os.PathLike[str] = DEFAULT_CARD_PATH,
+) -> ShockAdvisory | None:
+    """The validated VF/VT call of the model at ``model_path``, or None when its card does not
+    validate it (`validation_shortfall` with ``scope="shock_advisory"`` says why)."""
+    if validation_shortfall(card_path, scope="shock_advisory") is not None:
+        return None
+    threshold = _card(card_path)["evaluation"]["shock_advisory"]["threshold"]
+    return ShockAdvisory(CnnRhythmClassifier.load(model_path), threshold)
+
+
+def validation_shortfall(
+    card_path: str | os.PathLike[str] = DEFAULT_CARD_PATH, *, scope: str = "rhythm"
+) -> str | None:
+    """Why a model's calls must not yet be shown as findings, or None when they may be used.
+
+    ``scope="rhythm"``: the rhythm calls (all eight classes), fit for clinical display only when
+    the model's record-level cross-validation, written in its card (``evaluation.bars``), met
+    every bar of the product (macro-F1, AF and Heart block F1, the shock-advisory shares). A wrong
+    rhythm on a report can hurt someone: a model that calls 2 % of normal windows VF/VT would put
+    a false VF on one strip in fifty.
+
+    ``scope="shock_advisory"``: the VF/VT call alone (`ShockAdvisory`), fit for the monitor's
+    alarm when the three shock-advisory bars (VF and VT windows called VF/VT, Normal windows
+    called VF/VT) were met by the call with its threshold, both in the card.
 
     Returns:
         A sentence for the findings panel naming the bars missed, or None when all were met.
     """
-    import json
-
-    path = Path(card_path)
+    what = "rhythm model" if scope == "rhythm" else "VF/VT call of the rhythm model"
     try:
-        bars = json.loads(path.read_text(encoding="utf-8"))["evaluation"]["bars"]
+        evaluation = _card(card_path)["evaluation"]
+        bars = evaluation["bars"]
+        if scope == "shock_advisory":
+            float(evaluation["shock_advisory"]["threshold"])
+            bars = [bar for bar in bars if str(bar["key"]).startswith("shock:")]
+            if len(bars) != len(SHOCK_ADVISORY_CLASSES) + 1:
+                raise KeyError("shock-advisory bars")
     except (OSError, ValueError, KeyError, TypeError):
-        return "The rhythm model has no readable validation record, so its calls are not shown."
+        return f"The {what} has no readable validation record, so its calls are not shown."
     missed = [bar for bar in bars if not bar.get("met")]
     if not missed:
         return None
     listed = "; ".join(f"{bar['bar']} (measured {_bar_value(bar)})" for bar in missed)
     return (
-        "The rhythm model has not yet passed its validation on unseen patients, so its calls are "
+        f"The {what} has not yet passed its validation on unseen patients, so its calls are "
         f"not shown. Missed: {listed}."
     )
+
+
+def _card(card_path: str | os.PathLike[str]) -> dict[str, Any]:
+    import json
+
+    return json.loads(Path(card_path).read_text(encoding="utf-8"))
 
 
 def _bar_value(bar: dict[str, Any]) -> str:

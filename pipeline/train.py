@@ -49,7 +49,9 @@ What one training run does (`model_trained`):
 and weights in one file) and its card, ``rhythm_cnn.card.json`` and ``rhythm_cnn.card.md``:
 classes, rate, window, the label table, data, split, the cross-validation's metrics (from
 ``--cv-report``, the JSON `pipeline.evaluate` writes), the command, seed, date and library
-versions.
+versions. ``--card-only --cv-report REPORT --out DIR`` puts a new cross-validation into the card
+of the model already in DIR without training (`card_evaluation_replaced`: same configuration and
+seed, or refused).
 
 Seeds: NumPy's generator, Python's and TensorFlow's (`keras.utils.set_random_seed`) all follow
 ``seed``. TensorFlow's multithreaded CPU kernels may sum in a different order from one run to
@@ -493,16 +495,8 @@ def _evaluation_markdown(report: Mapping[str, Any] | None) -> list[str]:
         lines.append(
             f"| {name} | {m['support']} | {_pct(m['sensitivity'])} | {_pct(m['ppv'])} | {_pct(m['f1'])} |"
         )
-    shock = report["shock_advisory"]
-    lines += [
-        "",
-        f"**Macro-F1** over the classes with data: {report['macro_f1']:.3f}.",
-        "",
-        f"**Shock-advisory view**: VF windows called VF or VT {_pct(shock['vf_called_vf_or_vt'])}; "
-        f"VT windows called VF or VT {_pct(shock['vt_called_vf_or_vt'])}; "
-        f"Normal windows called VF or VT {_pct(shock['normal_called_vf_or_vt'])}.",
-        "",
-    ]
+    lines += ["", f"**Macro-F1** over the classes with data: {report['macro_f1']:.3f}.", ""]
+    lines += _shock_markdown(report["shock_advisory"], report.get("shock_advisory_argmax"))
     noise = report.get("nstdb_eval_noise")
     if noise:
         lines += [
@@ -542,6 +536,35 @@ def _evaluation_markdown(report: Mapping[str, Any] | None) -> list[str]:
     return lines
 
 
+def _shock_markdown(shock: Mapping[str, Any], argmax: Mapping[str, Any] | None) -> list[str]:
+    """The shock-advisory paragraph: the VF/VT call with its threshold, and the eight-class view."""
+
+    def shares(view: Mapping[str, Any]) -> str:
+        text = (
+            f"VF windows called VF or VT {_pct(view['vf_called_vf_or_vt'])}; "
+            f"VT windows called VF or VT {_pct(view['vt_called_vf_or_vt'])}; "
+            f"Normal windows called VF or VT {_pct(view['normal_called_vf_or_vt'])}"
+        )
+        if view.get("noise_called_vf_or_vt") is not None:
+            text += f"; vfdb noise windows called VF or VT {_pct(view['noise_called_vf_or_vt'])}"
+        return text + "."
+
+    if "threshold" not in shock:
+        return [f"**Shock-advisory view**: {shares(shock)}", ""]
+    per_fold = ", ".join(f"{t:.2f}" for t in shock["threshold_per_fold"])
+    lines = [
+        f"**VF/VT call** ({shock['rule']}; the threshold of each fold chosen on the other folds' "
+        f"out-of-fold probabilities: {per_fold}; the shipped model's, chosen on all: "
+        f"{shock['threshold']:.2f}): {shares(shock)}",
+    ]
+    noise = shock.get("nstdb_eval_noise_called_vf_or_vt")
+    if noise is not None:
+        lines[-1] += f" nstdb evaluation noise called VF or VT {_pct(noise)}."
+    if argmax:
+        lines += ["", f"**Eight-class view** (VF or VT the most probable class): {shares(argmax)}"]
+    return [*lines, ""]
+
+
 def _pct(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.1f} %"
 
@@ -572,6 +595,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         windows_per_epoch=args.windows_per_epoch,
         sampling_exponent=args.sampling_exponent,
     )
+    if args.card_only:
+        if not args.cv_report:
+            print("--card-only needs --cv-report", file=sys.stderr)
+            return 2
+        try:
+            path = card_evaluation_replaced(
+                args.out, json.loads(Path(args.cv_report).read_text(encoding="utf-8"))
+            )
+        except ValueError as error:
+            print(error, file=sys.stderr)
+            return 2
+        print(f"{path}: evaluation from {args.cv_report}")
+        return 0
     dataset = rhythm_dataset_built(
         args.data, records=args.records, ptbxl_dir=args.ptbxl, other_leads=args.other_leads
     )
@@ -586,6 +622,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     path = model_written(trained, card, args.out)
     print(f"trained in {trained.seconds:.0f} s -> {path} ({path.stat().st_size / 1e6:.2f} MB)")
     return 0
+
+
+def card_evaluation_replaced(out_dir: str | os.PathLike[str], cv_report: Mapping[str, Any]) -> Path:
+    """Put ``cv_report`` into the card of the model in ``out_dir`` (JSON + Markdown), the model
+    and the rest of the card untouched; returns the JSON card's path.
+
+    A cross-validation evaluates the training procedure: it may stand in the card of a model that
+    the same procedure trained, which is checked as far as the card and report record it (the
+    same configuration and seed).
+
+    Raises:
+        ValueError: the report's configuration or seed differs from the card's training.
+    """
+    path = Path(out_dir) / CARD_JSON
+    card = json.loads(path.read_text(encoding="utf-8"))
+    training = card["training"]
+    if cv_report.get("config") != training["config"] or cv_report.get("seed") != training["seed"]:
+        raise ValueError(
+            f"The cross-validation ran with configuration {cv_report.get('config')} and seed "
+            f"{cv_report.get('seed')}, the model was trained with {training['config']} and seed "
+            f"{training['seed']}: its card cannot carry that evaluation."
+        )
+    card["evaluation"] = dict(cv_report)
+    path.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (Path(out_dir) / CARD_MARKDOWN).write_text(card_markdown(card), encoding="utf-8")
+    return path
 
 
 def add_training_options(parser: argparse.ArgumentParser) -> None:
@@ -617,6 +679,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--records", nargs="+", help="only these records, e.g. mitdb/100 vfdb/418")
     parser.add_argument("--ptbxl", help="a full PTB-XL folder to train on as well")
     parser.add_argument("--cv-report", help="the JSON of python -m pipeline.evaluate, for the card")
+    parser.add_argument(
+        "--card-only",
+        action="store_true",
+        help="do not train: put --cv-report into the card of the model already in --out "
+        "(a cross-validation of the same configuration and seed)",
+    )
     return parser
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from dashboard.live_ingest import encode_binary
 from dashboard.models import AuditEvent, MonitorAlarm, MonitorDevice, PatientProfile
 from dashboard.monitoring import REPLAY_FS, token_digest
+from pipeline.rhythm_cnn import ShockAdvisory
 from tests.conftest import TEST_ACTOR, login
 
 ADMIN = TEST_ACTOR
@@ -31,6 +32,7 @@ def monitor(app):
     monitor = app.ecg_services.monitor
     monitor.clock = Clock()
     monitor.classifier = lambda: None
+    monitor.shock_advisory = lambda: None
     return monitor
 
 
@@ -191,33 +193,80 @@ def test_hr_limits_raise_an_alarm_with_its_strip(monitor, database):
 
 
 class FakeCnn:
-    def __init__(self, label):
-        self.label = label
+    """A classifier that gives every 10-s strip the same class probabilities."""
+
+    def __init__(self, probabilities: dict[str, float]):
+        self.probabilities = probabilities
 
     def classify(self, lead_mv, fs, *, lead):
         assert len(lead_mv) == int(10 * fs)
-        return SimpleNamespace(label=self.label, confidence=0.93)
+        label = max(self.probabilities, key=self.probabilities.get)
+        return SimpleNamespace(
+            label=label, confidence=self.probabilities[label], probabilities=self.probabilities
+        )
 
 
-def test_the_cnn_label_drives_the_vf_alarm_and_acknowledging_is_audited(monitor, database):
+# Split between VF and VT, each below Normal: the most probable class is Normal, the VF/VT call is made.
+SPLIT_VF_VT = {"Normal": 0.35, "VF": 0.35, "VT": 0.30}
+
+
+def test_the_validated_vf_vt_call_raises_one_alarm_and_acknowledging_is_audited(monitor, database):
     monitor.create_bed(ADMIN, "demo", "Demo", source="replay:vfdb-418")
-    monitor.classifier = lambda: FakeCnn("VF")
+    monitor.shock_advisory = lambda: ShockAdvisory(FakeCnn(SPLIT_VF_VT), threshold=0.6)
+    monitor.unclassified_reason = lambda: "macro-F1 missed"
     feed_once(monitor, "demo")  # 8 s buffered: not yet 10 s for the CNN
     monitor.clock.now += 2.5
     vitals = feed_once(monitor, "demo")["vitals"]
-    assert vitals["rhythm"] == "VF" and vitals["rhythm_probability"] == 0.93
-    vf = [a for a in vitals["alarms"] if a["kind"] == "vf"]
-    assert vf and vf[0]["active"]
+    # Only the VF/VT call is validated: the tile names that call, not the model's rhythm (Normal).
+    assert vitals["rhythm"] == "VF/VT" and vitals["rhythm_probability"] == 0.65
+    alarm = [a for a in vitals["alarms"] if a["kind"] == "vf_vt"]
+    assert alarm and alarm[0]["active"] and "p = 0.65" in alarm[0]["message"]
 
     nurse = SimpleNamespace(role="staff", account_id="staff.test", client_ip="127.0.0.1")
-    monitor.acknowledge(nurse, vf[0]["id"])
+    monitor.acknowledge(nurse, alarm[0]["id"])
     with database.transaction() as db:
-        alarm = db.get(MonitorAlarm, vf[0]["id"])
-        assert alarm.acknowledged_by_id == "staff.test" and alarm.acknowledged_at is not None
-        row = db.scalar(select(AuditEvent).where(AuditEvent.action == "acknowledge_alarm"))
-        assert row.actor_id == "staff.test"
+        row = db.get(MonitorAlarm, alarm[0]["id"])
+        assert row.acknowledged_by_id == "staff.test" and row.acknowledged_at is not None
+        audit = db.scalar(select(AuditEvent).where(AuditEvent.action == "acknowledge_alarm"))
+        assert audit.actor_id == "staff.test"
     monitor.clock.now += 1.1
-    assert not [a for a in feed_once(monitor, "demo")["vitals"]["alarms"] if a["kind"] == "vf"]
+    assert not [a for a in feed_once(monitor, "demo")["vitals"]["alarms"] if a["kind"] == "vf_vt"]
+
+
+def test_below_the_threshold_there_is_no_vf_vt_alarm_and_the_tile_says_what_is_not_classified(monitor):
+    monitor.create_bed(ADMIN, "demo", "Demo", source="replay:vfdb-418")
+    monitor.shock_advisory = lambda: ShockAdvisory(FakeCnn(SPLIT_VF_VT), threshold=0.7)
+    monitor.unclassified_reason = lambda: "macro-F1 missed"
+    feed_once(monitor, "demo")
+    monitor.clock.now += 2.5
+    vitals = feed_once(monitor, "demo")["vitals"]
+    assert vitals["alarms"] == [] and vitals["rhythm"] is None
+    assert vitals["rhythm_note"] == "no VF/VT; other rhythms not classified: macro-F1 missed"
+    assert vitals["vf_vt"] is False and vitals["vf_vt_probability"] == 0.65
+
+
+def test_without_a_validated_call_the_model_raises_no_vf_vt_alarm(monitor):
+    monitor.create_bed(ADMIN, "demo", "Demo", source="replay:vfdb-418")
+    monitor.classifier = lambda: None  # the rhythm is not validated
+    monitor.shock_advisory = lambda: None  # nor is the VF/VT call
+    monitor.unclassified_reason = lambda: "VF called VF/VT >= 95 % missed"
+    feed_once(monitor, "demo")
+    monitor.clock.now += 2.5
+    vitals = feed_once(monitor, "demo")["vitals"]
+    assert vitals["alarms"] == [] and vitals["rhythm"] is None
+    assert vitals["rhythm_note"] == "rhythm not classified: VF called VF/VT >= 95 % missed"
+
+
+def test_a_validated_rhythm_is_named_and_its_vf_vt_call_still_raises_the_alarm(monitor):
+    monitor.create_bed(ADMIN, "demo", "Demo", source="replay:vfdb-418")
+    cnn = FakeCnn({"Normal": 0.1, "VF": 0.2, "VT": 0.7})
+    monitor.classifier = lambda: cnn
+    monitor.shock_advisory = lambda: ShockAdvisory(cnn, threshold=0.6)
+    feed_once(monitor, "demo")
+    monitor.clock.now += 2.5
+    vitals = feed_once(monitor, "demo")["vitals"]
+    assert vitals["rhythm"] == "VT" and vitals["rhythm_probability"] == 0.7
+    assert [a["kind"] for a in vitals["alarms"]] == ["vf_vt"]
 
 
 def test_asystole_then_signal_lost(monitor, client):

@@ -189,3 +189,70 @@ def test_a_missed_share_is_not_rounded_onto_its_limit(tmp_path):
     card = tmp_path / "card.json"
     card.write_text(json.dumps({"evaluation": {"bars": bars}}))
     assert "(measured 1.04 %)" in validation_shortfall(card)
+
+
+def shock_card(tmp_path, *, shock_met: bool, others_met: bool, threshold: float | None = 0.6) -> Path:
+    """A card whose three shock-advisory bars and three other bars are met or not."""
+    import json
+
+    from pipeline.evaluate import BARS
+
+    bars = [
+        {
+            "bar": text,
+            "key": key,
+            "value": limit,
+            "met": shock_met if key.startswith("shock:") else others_met,
+        }
+        for text, key, limit, _ in BARS
+    ]
+    shock = {} if threshold is None else {"threshold": threshold}
+    card = tmp_path / "card.json"
+    card.write_text(json.dumps({"evaluation": {"bars": bars, "shock_advisory": shock}}))
+    return card
+
+
+def test_the_vf_vt_call_is_validated_by_its_own_three_bars(tmp_path):
+    from pipeline.rhythm_cnn import validation_shortfall
+
+    only_shock = shock_card(tmp_path, shock_met=True, others_met=False)
+    assert validation_shortfall(only_shock, scope="shock_advisory") is None
+    assert "macro-F1" in validation_shortfall(only_shock)  # the rhythm as a whole is not validated
+
+    shock_missed = shock_card(tmp_path, shock_met=False, others_met=True)
+    shortfall = validation_shortfall(shock_missed, scope="shock_advisory")
+    assert "VF/VT call" in shortfall and "Normal called VF/VT" in shortfall and "macro-F1" not in shortfall
+
+    no_threshold = shock_card(tmp_path, shock_met=True, others_met=True, threshold=None)
+    assert "no readable validation record" in validation_shortfall(no_threshold, scope="shock_advisory")
+
+
+def test_the_vf_vt_call_adds_vf_and_vt_and_compares_with_its_threshold():
+    from types import SimpleNamespace
+
+    from pipeline.rhythm_cnn import ShockAdvisory
+
+    class Fixed:
+        def classify(self, lead_mv, fs, *, lead):
+            p = {"Normal": 0.4, "VF": 0.35, "VT": 0.25}
+            return SimpleNamespace(label="Normal", probabilities=p)
+
+    lead = np.zeros(2500)
+    called, probability, rhythm = ShockAdvisory(Fixed(), 0.6).assess(lead, 250.0, lead="II")
+    assert called and probability == pytest.approx(0.6) and rhythm.label == "Normal"
+    called, _, _ = ShockAdvisory(Fixed(), 0.65).assess(lead, 250.0, lead="II")
+    assert not called
+
+
+def test_the_shipped_vf_vt_call_says_the_same_as_its_card(tmp_path):
+    import json
+
+    from pipeline.rhythm_cnn import DEFAULT_CARD_PATH, shock_advisory, validation_shortfall
+
+    card = json.loads(DEFAULT_CARD_PATH.read_text())
+    shock_bars = [bar for bar in card["evaluation"]["bars"] if bar.get("key", "").startswith("shock:")]
+    advisory = shock_advisory()
+    assert (advisory is not None) == (len(shock_bars) == 3 and all(bar["met"] for bar in shock_bars))
+    assert (advisory is None) == (validation_shortfall(scope="shock_advisory") is not None)
+    if advisory is not None:
+        assert advisory.threshold == card["evaluation"]["shock_advisory"]["threshold"]

@@ -95,3 +95,26 @@ def test_smoke_training_writes_a_loadable_model_and_its_card(tmp_path, dataset):
     assert card["evaluation"] is None
     markdown = (out / CARD_MARKDOWN).read_text(encoding="utf-8")
     assert "# Model card" in markdown and "No cross-validation report" in markdown
+
+
+def test_a_new_cross_validation_goes_into_the_card_of_a_model_of_the_same_procedure(tmp_path):
+    import shutil
+
+    from pipeline.rhythm_cnn import DEFAULT_CARD_PATH
+    from pipeline.train import CARD_MARKDOWN, card_evaluation_replaced
+
+    shutil.copy(DEFAULT_CARD_PATH, tmp_path / DEFAULT_CARD_PATH.name)
+    card = json.loads(DEFAULT_CARD_PATH.read_text(encoding="utf-8"))
+    report = {**card["evaluation"], "macro_f1": 0.123, "command": "python -m pipeline.evaluate --new"}
+    report["config"], report["seed"] = card["training"]["config"], card["training"]["seed"]
+
+    path = card_evaluation_replaced(tmp_path, report)
+    written = json.loads(path.read_text(encoding="utf-8"))
+    assert written["evaluation"]["macro_f1"] == 0.123
+    assert written["training"] == card["training"] and written["data"] == card["data"]
+    markdown = (tmp_path / CARD_MARKDOWN).read_text(encoding="utf-8")
+    assert "0.123" in markdown and "python -m pipeline.evaluate --new" in markdown
+
+    with pytest.raises(ValueError, match="seed"):
+        card_evaluation_replaced(tmp_path, {**report, "seed": card["training"]["seed"] + 1})
+    assert json.loads(path.read_text(encoding="utf-8"))["evaluation"]["macro_f1"] == 0.123  # untouched
