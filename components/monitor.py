@@ -139,6 +139,16 @@ def sound_controls() -> html.Div:
     )
 
 
+# How the bed page names each kind of alarm (dashboard.monitoring.ALARM_KINDS).
+ALARM_NAMES = {
+    "vf_vt": "VF/VT",
+    "asystole": "Asystole",
+    "hr_high": "HR high",
+    "hr_low": "HR low",
+    "signal_lost": "Signal lost",
+}
+
+
 def alarm_table(alarms) -> dbc.Table | html.P:
     if not alarms:
         return html.P("No alarms.", className="text-muted")
@@ -158,7 +168,7 @@ def alarm_table(alarms) -> dbc.Table | html.P:
             html.Tr(
                 [
                     html.Td(f"{alarm.raised_at:%Y-%m-%d %H:%M:%S}"),
-                    html.Td(alarm.kind),
+                    html.Td(ALARM_NAMES.get(alarm.kind, alarm.kind)),
                     html.Td(alarm.message),
                     html.Td("active" if alarm.cleared_at is None else f"ended {alarm.cleared_at:%H:%M:%S}"),
                     html.Td(action),

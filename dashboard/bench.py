@@ -152,9 +152,6 @@ def _add_monitor_commands(commands) -> None:
         "(pipeline.evaluate --save-models), each record by the model that never saw it",
     )
     vf.add_argument(
-        "--cv-report", help="with --held-out: the cross-validation's JSON report (VF/VT thresholds)"
-    )
-    vf.add_argument(
         "--db", default="../shared/data/physionet/vfdb", help="the database replayed with --held-out"
     )
 

@@ -2,7 +2,7 @@
 
     python -m dashboard.bench monitor [--beds 8] [--seconds 60] [--ingest-beds 2] [--out FILE]
     python -m dashboard.bench monitor-vf [--out FILE]
-    python -m dashboard.bench monitor-vf --held-out DIR --cv-report CV.json [--db VFDB] [--out FILE]
+    python -m dashboard.bench monitor-vf --held-out DIR [--db VFDB] [--out FILE]
 
 `monitor`: (1) the wall with N replayed beds (250 Hz) in headless Chromium for `--seconds`:
 updates per second of each trace (window.ecgMonitorStats) and the app server's CPU from
@@ -13,7 +13,7 @@ per bed and latency percentiles. Writes JSON (default docs/bench-monitor.json).
 `monitor-vf`: replays vfdb 418 through the live path (the CNN's VF/VT call over the last 10 s
 every 2 s, as the server does) and reports when the VF/VT alarm is raised relative to each
 annotated VF/VFL onset. Needs a validated VF/VT call (pipeline/models/rhythm_cnn.card.json).
-With `--held-out DIR --cv-report CV.json` every VF episode of `--db` is replayed with the
+With `--held-out DIR` every VF episode of `--db` is replayed with the
 cross-validation model that never saw its record (`bench_vf_held_out`).
 """
 
@@ -312,19 +312,18 @@ def bench_vf(record_key: str = "vfdb-418", step_s: float = 0.5) -> dict:
         "threshold": advisory.threshold,
         "episodes": episodes,
         "detected": sum(w is not None for w in worst),
-        "within_5_s_worst_case": sum(w is not None and w <= 5.0 for w in worst),
+        "within_5_s_worst_case": int(sum(w is not None and w <= 5.0 for w in worst)),
         "classify_ms_median": round(1000 * statistics.median(timings), 1) if timings else None,
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "bar_s": 5.0,
     }
 
 
-def bench_vf_held_out(models_dir: str, cv_report: str, db_dir: str, step_s: float = 0.5) -> dict:
+def bench_vf_held_out(models_dir: str, db_dir: str, step_s: float = 0.5) -> dict:
     """The VF/VT alarm's latency on every VF episode of a database, each record replayed through
-    the live path with the cross-validation model that never saw it and that fold's VF/VT
-    threshold, chosen on the other folds (``python -m pipeline.evaluate ... --out CV.json
-    --save-models DIR``: ``DIR/folds.json`` names each fold model's held-out records, and
-    ``CV.json``'s ``shock_advisory.threshold_per_fold`` gives the thresholds in fold order).
+    the live path with the VF/VT call (`pipeline.rhythm_cnn.ShockAdvisory`) of the
+    cross-validation model that never saw it (``python -m pipeline.evaluate ... --save-models
+    DIR``: ``DIR/folds.json`` names each fold model's held-out records).
 
     An episode is a stretch of VF-class labels (``(VF``, ``(VFL``) after a rhythm of another
     class; `_earliest_alarm` and `_worst_case` as in `bench_vf`. Episodes that begin in a
@@ -332,15 +331,11 @@ def bench_vf_held_out(models_dir: str, cv_report: str, db_dir: str, step_s: floa
     those lasting 5 s or more, the ones an alarm within 5 s of the onset can be asked of."""
     from dashboard.monitoring import REPLAY_FS, _for_replay
     from pipeline.load import load_ecg
-    from pipeline.rhythm_cnn import CnnRhythmClassifier, ShockAdvisory
+    from pipeline.rhythm_cnn import SHOCK_ADVISORY_THRESHOLD, CnnRhythmClassifier, ShockAdvisory
     from pipeline.rhythm_labels import record_rhythm_segments
 
     folder = Path(models_dir)
     held_out = json.loads((folder / "folds.json").read_text(encoding="utf-8"))
-    thresholds = json.loads(Path(cv_report).read_text(encoding="utf-8"))["shock_advisory"][
-        "threshold_per_fold"
-    ]
-    threshold_of = {f"fold-{i + 1}.keras": t for i, t in enumerate(thresholds)}
     model_of = {record: name for name, records in held_out.items() for record in records}
     database = Path(db_dir).name
     episodes, timings = [], []
@@ -358,7 +353,7 @@ def bench_vf_held_out(models_dir: str, cv_report: str, db_dir: str, step_s: floa
             continue
         ecg = load_ecg(str(path) + ".hea")
         signal = _for_replay(np.asarray(ecg.signal_mv[:, 0], dtype=np.float64), ecg.fs)
-        advisory = ShockAdvisory(CnnRhythmClassifier.load(folder / name), threshold_of[name])
+        advisory = ShockAdvisory(CnnRhythmClassifier.load(folder / name), SHOCK_ADVISORY_THRESHOLD)
         for seg, before in onsets:
             if seg.start_s < 10.0:
                 continue
@@ -369,7 +364,6 @@ def bench_vf_held_out(models_dir: str, cv_report: str, db_dir: str, step_s: floa
                 {
                     "record": record,
                     "model": name,
-                    "threshold": advisory.threshold,
                     "onset_s": round(seg.start_s, 2),
                     "episode_s": round(end_s - seg.start_s, 1),
                     "after": before,
@@ -382,14 +376,14 @@ def bench_vf_held_out(models_dir: str, cv_report: str, db_dir: str, step_s: floa
     return {
         "database": str(db_dir),
         "models": str(folder),
-        "cv_report": str(cv_report),
+        "threshold": SHOCK_ADVISORY_THRESHOLD,
         "episodes": episodes,
         "scored": len(episodes),
         "records": len({e["record"] for e in episodes}),
         "detected_within_15_s": sum(w is not None for w in worst),
-        "within_5_s_worst_case": sum(w is not None and w <= 5.0 for w in worst),
+        "within_5_s_worst_case": int(sum(w is not None and w <= 5.0 for w in worst)),
         "sustained_5_s": len(sustained),
-        "sustained_5_s_within_5_s_worst_case": sum(w is not None and w <= 5.0 for w in sustained),
+        "sustained_5_s_within_5_s_worst_case": int(sum(w is not None and w <= 5.0 for w in sustained)),
         "classify_ms_median": round(1000 * statistics.median(timings), 1) if timings else None,
         "bar_s": 5.0,
     }
@@ -397,10 +391,7 @@ def bench_vf_held_out(models_dir: str, cv_report: str, db_dir: str, step_s: floa
 
 def main(args) -> int:
     if args.command == "monitor-vf" and getattr(args, "held_out", None):
-        if not args.cv_report:
-            print("--held-out needs --cv-report: the cross-validation's report (its VF/VT thresholds)")
-            return 2
-        result = bench_vf_held_out(args.held_out, args.cv_report, args.db)
+        result = bench_vf_held_out(args.held_out, args.db)
     elif args.command == "monitor-vf":
         result = bench_vf()
     else:

@@ -66,8 +66,9 @@ from pipeline.rhythm_features import (
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent / "models" / "rhythm_cnn.keras"
 # The model card beside it: what the model is and how it did on unseen subjects.
 DEFAULT_CARD_PATH = DEFAULT_MODEL_PATH.with_name("rhythm_cnn.card.json")
-# The classes of the VF/VT call (`ShockAdvisory`).
+# The VF/VT call (`ShockAdvisory`): VF or VT together more probable than every other rhythm together.
 SHOCK_ADVISORY_CLASSES = ("VF", "VT")
+SHOCK_ADVISORY_THRESHOLD = 0.5
 # Running median over this many consecutive windows (see the module docstring).
 SMOOTHING_WINDOWS = 3
 INPUT_SAMPLES = round(WINDOW_S * TARGET_FS_HZ)
@@ -146,9 +147,10 @@ class ShockAdvisory:
     send the nurse to the bed at once. The model tells them apart poorly (its card's confusion
     matrix: VF windows are mostly called VT), but tells the two together from every other rhythm,
     and that is what its card validates in three bars (the shock-advisory shares, after the AHA's
-    goals for arrhythmia analysis, Kerber et al. 1997). The threshold comes from the card: chosen
-    on the cross-validation's out-of-fold probabilities (`pipeline.evaluate.shock_advisory_nested`).
-    Build it with `shock_advisory`, which returns None where the card did not validate the call.
+    goals for arrhythmia analysis, Kerber et al. 1997). The threshold is the card's, the one its
+    cross-validation scored (`pipeline.evaluate.shock_advisory_called`): `SHOCK_ADVISORY_THRESHOLD`,
+    the binary decision "VF/VT more probable than not", nothing fitted. Build it with
+    `shock_advisory`, which returns None where the card did not validate the call.
     """
 
     def __init__(self, classifier: CnnRhythmClassifier, threshold: float) -> None:

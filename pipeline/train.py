@@ -490,6 +490,11 @@ def _evaluation_markdown(report: Mapping[str, Any] | None) -> list[str]:
         return ["## Evaluation", "", "No cross-validation report was given (`--cv-report`)."]
     lines = ["## Evaluation (record-level cross-validation)", "", report.get("split", ""), ""]
     lines += [f"Command: `{report.get('command', '')}`", ""]
+    if report.get("rescored_by"):
+        lines += [
+            f"VF/VT call scored again from the saved out-of-fold probabilities: `{report['rescored_by']}`",
+            "",
+        ]
     lines += ["| class | windows | sensitivity | PPV | F1 |", "|---|---|---|---|---|"]
     for name, m in report["per_class"].items():
         lines.append(
@@ -551,12 +556,7 @@ def _shock_markdown(shock: Mapping[str, Any], argmax: Mapping[str, Any] | None) 
 
     if "threshold" not in shock:
         return [f"**Shock-advisory view**: {shares(shock)}", ""]
-    per_fold = ", ".join(f"{t:.2f}" for t in shock["threshold_per_fold"])
-    lines = [
-        f"**VF/VT call** ({shock['rule']}; the threshold of each fold chosen on the other folds' "
-        f"out-of-fold probabilities: {per_fold}; the shipped model's, chosen on all: "
-        f"{shock['threshold']:.2f}): {shares(shock)}",
-    ]
+    lines = [f"**VF/VT call** ({shock['rule']}; the bars read it): {shares(shock)}"]
     noise = shock.get("nstdb_eval_noise_called_vf_or_vt")
     if noise is not None:
         lines[-1] += f" nstdb evaluation noise called VF or VT {_pct(noise)}."

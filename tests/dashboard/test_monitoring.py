@@ -430,3 +430,10 @@ def test_a_patients_stored_recording_replays_on_that_patients_bed_only(monitor, 
     assert bed.patient_id == "P-1"
     vitals = feed_once(monitor, "bed-1")["vitals"]
     assert 60 <= vitals["hr_bpm"] <= 90
+
+
+def test_the_bed_page_names_every_kind_of_alarm():
+    from components.monitor import ALARM_NAMES
+    from dashboard.monitoring import ALARM_KINDS
+
+    assert set(ALARM_NAMES) == set(ALARM_KINDS)

@@ -7,15 +7,12 @@ import numpy as np
 import pytest
 
 from pipeline.evaluate import (
-    SHOCK_THRESHOLD_GRID,
     bars_checked,
     class_metrics,
     confusion_matrix,
     macro_f1,
     shock_advisory,
-    shock_advisory_nested,
-    shock_margin,
-    shock_threshold_chosen,
+    shock_advisory_called,
 )
 from pipeline.rhythm import RHYTHM_CLASSES
 
@@ -76,38 +73,19 @@ def test_bars_say_which_are_met(matrix):
     assert bars["Heart block F1 >= 0.80"] is False  # no heart-block window: not met, never assumed
 
 
-def test_the_margin_is_the_nearest_bar_relative_to_its_room():
-    shares = {"vf_called_vf_or_vt": 0.96, "vt_called_vf_or_vt": 0.94, "normal_called_vf_or_vt": 0.005}
-    assert shock_margin(shares) == pytest.approx(0.2)  # VF: 1 point of the 5 between 95 % and 100 %
-    shares["normal_called_vf_or_vt"] = 0.012
-    assert shock_margin(shares) == pytest.approx(-0.2)  # Normal 1.2 % against <= 1 %: missed
-
-
-def test_the_threshold_chosen_keeps_every_bar_with_the_largest_margin():
-    # 20 VF windows at 0.9; 20 VT windows, 2 at 0.4 and 18 at 0.7; 1000 Normal windows, 30 at 0.52.
-    y = np.array([VF] * 20 + [VT] * 20 + [N] * 1000)
-    shock = np.array([0.9] * 20 + [0.4] * 2 + [0.7] * 18 + [0.52] * 30 + [0.1] * 970)
-    threshold = shock_threshold_chosen(shock, y)
-    # Up to 0.50 the 30 Normal windows are called (3 %, bar 1 %); from 0.75 the VT windows at 0.7
-    # are lost; 0.55 to 0.70 keep VT at 90 % and Normal at 0 %, the same margins: the tie goes to
-    # the threshold nearest 0.5.
-    assert threshold == 0.55
-    assert threshold in SHOCK_THRESHOLD_GRID
-
-
-def test_each_folds_threshold_is_chosen_on_the_other_folds_only():
-    # Fold 0 says "0.85 is best", fold 1 says "0.35": each is scored with the other's choice.
-    y = np.array([VF] * 10 + [N] * 200 + [VF] * 10 + [N] * 200)
-    fold = np.array([0] * 210 + [1] * 210)
-    shock = np.array([0.9] * 10 + [0.8] * 2 + [0.0] * 198 + [0.4] * 10 + [0.0] * 200)
-    nested = shock_advisory_nested(probabilities_with_shock(list(shock)), y, fold)
-    assert nested["threshold_per_fold"][0] == shock_threshold_chosen(shock[fold == 1], y[fold == 1])
-    assert nested["threshold_per_fold"][1] == shock_threshold_chosen(shock[fold == 0], y[fold == 0])
-    assert nested["threshold_per_fold"][1] > 0.8  # fold 0's Normal windows at 0.8 push it up
-    assert nested["threshold_per_fold"][0] <= 0.4  # fold 1's VF windows at 0.4 pull it down
-    # Fold 1's VF windows (0.4) against fold 0's choice (> 0.8): missed, and counted as missed.
-    assert nested["vf_called_vf_or_vt"] == pytest.approx(0.5)
-    assert nested["threshold"] == shock_threshold_chosen(shock, y)
+def test_the_vf_vt_call_adds_vf_and_vt_against_one_half():
+    y = np.array([VF, VF, VT, VT, N, N, N, N])
+    # VF+VT split between the two at 0.6 (most probable class Normal at 0.4): called VF/VT.
+    p = probabilities_with_shock([0.6, 0.4, 0.5, 0.9, 0.49, 0.0, 0.0, 0.0])
+    called = shock_advisory_called(p, y, noise_probabilities=probabilities_with_shock([0.2, 0.7]))
+    assert called["threshold"] == 0.5 and "P(VF) + P(VT) >= 0.5" in called["rule"]
+    assert called["vf_called_vf_or_vt"] == pytest.approx(0.5)
+    assert called["vt_called_vf_or_vt"] == pytest.approx(1.0)  # 0.5 itself is called
+    assert called["normal_called_vf_or_vt"] == pytest.approx(0.0)  # 0.49 is not
+    assert called["noise_called_vf_or_vt"] is None  # no Noise window
+    assert called["nstdb_eval_noise_called_vf_or_vt"] == pytest.approx(0.5)
+    # The eight-class view differs: the first window's most probable class is Normal.
+    assert np.argmax(p[0]) == N
 
 
 def test_a_smoke_cross_validation_scores_every_window_once_by_a_model_that_never_saw_it(tmp_path):
@@ -141,9 +119,8 @@ def test_a_smoke_cross_validation_scores_every_window_once_by_a_model_that_never
         assert all(len(f) == 1 for f in folds.values()) and folds[records[0]] != folds[records[1]]
         assert stored["noise_probabilities"].shape == (2 * 100, len(RHYTHM_CLASSES))
         assert stored["noise_rr"].shape[0] == 2 * 100
-    # The VF/VT call's threshold, chosen nested, and scored again from the saved probabilities alike.
-    assert report["shock_advisory"]["threshold"] in SHOCK_THRESHOLD_GRID
-    assert len(report["shock_advisory"]["threshold_per_fold"]) == 2
+    # The VF/VT call, and scored again from the saved probabilities alike.
+    assert report["shock_advisory"]["threshold"] == 0.5 and "shock_advisory_argmax" in report
     assert {b["key"] for b in report["bars"]} >= {"macro_f1", "shock:vf_called_vf_or_vt"}
     rescored = tmp_path / "rescored.json"
     rescored.write_text(json.dumps({**report, "shock_advisory": {}, "bars": []}), encoding="utf-8")
