@@ -197,7 +197,7 @@ def bench_wall(beds: int, seconds: float, ingest_beds: int, ingest_s: float) -> 
 
     from tests.browser.conftest import CHROMIUM_ARGS, free_port
 
-    server = MonitorServer(free_port(), replay_beds=beds, device_beds=ingest_beds)
+    server = MonitorServer(free_port(), replay_beds=beds, device_beds=ingest_beds, rhythm=True)
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -224,6 +224,7 @@ def bench_wall(beds: int, seconds: float, ingest_beds: int, ingest_s: float) -> 
         "beds": beds,
         "fs_hz": 250.0,
         "seconds": seconds,
+        "rhythm_cnn_on": True,  # every bed's last 10 s classified every 2 s, as shipped
         "updates_per_s_per_trace": rates,
         "min_updates_per_s": min(rates.values()),
         "server_cpu_pct_of_one_core": round(cpu_pct, 1),

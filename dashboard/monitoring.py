@@ -29,6 +29,7 @@ import hashlib
 import json
 import logging
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -129,6 +130,9 @@ class LiveMonitor:
         self.clock = clock
         self._tokens: dict[str, tuple[float, str | None, str | None]] = {}
         self._beds: dict[tuple, tuple[float, list[BedInfo]]] = {}
+        self._rhythm_ready = threading.Event()
+        self._rhythm_loading = threading.Lock()
+        self._rhythm_loader: threading.Thread | None = None
 
     # --- Beds and devices (admin) -----------------------------------------------------------
 
@@ -471,9 +475,33 @@ class LiveMonitor:
         self.store.put_json(f"vitals:{bed.bed_id}", asdict(vitals))
         return vitals
 
+    def load_rhythm_models(self) -> None:
+        """Load the rhythm CNN (TensorFlow and the weights: seconds) now; `_classify` uses it
+        only once this has run, in the background after the first poll that needs it."""
+        try:
+            self.classifier()
+            self.shock_advisory()
+        finally:
+            self._rhythm_ready.set()
+
+    def _rhythm_models_ready(self) -> bool:
+        """Whether the CNN is loaded; if not, start loading it in a background thread, so that
+        no poll of the wall waits seconds for TensorFlow."""
+        if self._rhythm_ready.is_set():
+            return True
+        with self._rhythm_loading:
+            if self._rhythm_loader is None:
+                self._rhythm_loader = threading.Thread(
+                    target=self.load_rhythm_models, name="rhythm-models", daemon=True
+                )
+                self._rhythm_loader.start()
+        return False
+
     def _classify(self, x: np.ndarray, fs: float) -> LiveRhythm:
         """The CNN on the last 10 s: the rhythm where every call is validated, else the VF/VT call
         alone where that is (see the module docstring)."""
+        if not self._rhythm_models_ready():
+            return LiveRhythm(None, None, "rhythm: loading the classifier", False, None)
         classifier, advisory = self.classifier(), self.shock_advisory()
         reason = self.unclassified_reason()
         if classifier is None and advisory is None:
@@ -485,9 +513,9 @@ class LiveMonitor:
         try:
             if advisory is not None:
                 vf_vt, vf_vt_p, result = advisory.assess(strip, fs, lead="monitor")
-            else:
+            else:  # the rhythm names without a validated VF/VT call: no VF/VT alarm
                 result = classifier.classify(strip, fs, lead="monitor")
-                vf_vt, vf_vt_p = result.label in ("VF", "VT"), float(result.confidence)
+                vf_vt, vf_vt_p = False, None
         except Exception:
             log.exception("live rhythm classification failed")
             return LiveRhythm(None, None, "rhythm not classified (classifier error)", False, None)

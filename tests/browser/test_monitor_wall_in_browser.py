@@ -15,7 +15,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def monitor_server():
-    server = MonitorServer(free_port(), replay_beds=2)
+    server = MonitorServer(free_port(), replay_beds=2, rhythm=True)  # the CNN on, as shipped
     yield server
     server.stop()
 
@@ -48,6 +48,12 @@ def test_the_wall_streams_and_reconnects_after_a_restart(monitor_server, browser
         ".filter(v => !isNaN(v)).length"
     )
     assert 1000 <= points <= 2000  # the sweep holds 8 s at 250 Hz
+    # The shipped CNN's validated VF/VT call on MIT-BIH 100 (sinus rhythm): no VF/VT, and the
+    # rhythm names, not validated, are not shown.
+    page.wait_for_function(
+        "document.getElementById('monitor-rhythm-bed-1').textContent.startsWith('no VF/VT')", timeout=30_000
+    )
+    assert page.locator("#monitor-alarm-bed-1").is_hidden()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "monitor-wall.png"))
 

@@ -33,6 +33,7 @@ def monitor(app):
     monitor.clock = Clock()
     monitor.classifier = lambda: None
     monitor.shock_advisory = lambda: None
+    monitor.load_rhythm_models()  # the tests set their own classifiers; none loads in the background
     return monitor
 
 
@@ -210,13 +211,20 @@ class FakeCnn:
 SPLIT_VF_VT = {"Normal": 0.35, "VF": 0.35, "VT": 0.30}
 
 
-def test_the_validated_vf_vt_call_raises_one_alarm_and_acknowledging_is_audited(monitor, database):
+def vitals_once_classified(monitor, *, classifier=None, advisory=None, reason=None) -> dict:
+    """A vfdb 418 replay's vitals once the CNN has classified its first 10 s."""
     monitor.create_bed(ADMIN, "demo", "Demo", source="replay:vfdb-418")
-    monitor.shock_advisory = lambda: ShockAdvisory(FakeCnn(SPLIT_VF_VT), threshold=0.6)
-    monitor.unclassified_reason = lambda: "macro-F1 missed"
+    monitor.classifier = lambda: classifier
+    monitor.shock_advisory = lambda: advisory
+    monitor.unclassified_reason = lambda: reason
     feed_once(monitor, "demo")  # 8 s buffered: not yet 10 s for the CNN
     monitor.clock.now += 2.5
-    vitals = feed_once(monitor, "demo")["vitals"]
+    return feed_once(monitor, "demo")["vitals"]
+
+
+def test_the_validated_vf_vt_call_raises_one_alarm_and_acknowledging_is_audited(monitor, database):
+    advisory = ShockAdvisory(FakeCnn(SPLIT_VF_VT), threshold=0.6)
+    vitals = vitals_once_classified(monitor, advisory=advisory, reason="macro-F1 missed")
     # Only the VF/VT call is validated: the tile names that call, not the model's rhythm (Normal).
     assert vitals["rhythm"] == "VF/VT" and vitals["rhythm_probability"] == 0.65
     alarm = [a for a in vitals["alarms"] if a["kind"] == "vf_vt"]
@@ -234,37 +242,23 @@ def test_the_validated_vf_vt_call_raises_one_alarm_and_acknowledging_is_audited(
 
 
 def test_below_the_threshold_there_is_no_vf_vt_alarm_and_the_tile_says_what_is_not_classified(monitor):
-    monitor.create_bed(ADMIN, "demo", "Demo", source="replay:vfdb-418")
-    monitor.shock_advisory = lambda: ShockAdvisory(FakeCnn(SPLIT_VF_VT), threshold=0.7)
-    monitor.unclassified_reason = lambda: "macro-F1 missed"
-    feed_once(monitor, "demo")
-    monitor.clock.now += 2.5
-    vitals = feed_once(monitor, "demo")["vitals"]
+    advisory = ShockAdvisory(FakeCnn(SPLIT_VF_VT), threshold=0.7)
+    vitals = vitals_once_classified(monitor, advisory=advisory, reason="macro-F1 missed")
     assert vitals["alarms"] == [] and vitals["rhythm"] is None
     assert vitals["rhythm_note"] == "no VF/VT; other rhythms not classified: macro-F1 missed"
     assert vitals["vf_vt"] is False and vitals["vf_vt_probability"] == 0.65
 
 
 def test_without_a_validated_call_the_model_raises_no_vf_vt_alarm(monitor):
-    monitor.create_bed(ADMIN, "demo", "Demo", source="replay:vfdb-418")
-    monitor.classifier = lambda: None  # the rhythm is not validated
-    monitor.shock_advisory = lambda: None  # nor is the VF/VT call
-    monitor.unclassified_reason = lambda: "VF called VF/VT >= 95 % missed"
-    feed_once(monitor, "demo")
-    monitor.clock.now += 2.5
-    vitals = feed_once(monitor, "demo")["vitals"]
+    # Neither the rhythm nor the VF/VT call is validated.
+    vitals = vitals_once_classified(monitor, reason="VF called VF/VT >= 95 % missed")
     assert vitals["alarms"] == [] and vitals["rhythm"] is None
     assert vitals["rhythm_note"] == "rhythm not classified: VF called VF/VT >= 95 % missed"
 
 
 def test_a_validated_rhythm_is_named_and_its_vf_vt_call_still_raises_the_alarm(monitor):
-    monitor.create_bed(ADMIN, "demo", "Demo", source="replay:vfdb-418")
     cnn = FakeCnn({"Normal": 0.1, "VF": 0.2, "VT": 0.7})
-    monitor.classifier = lambda: cnn
-    monitor.shock_advisory = lambda: ShockAdvisory(cnn, threshold=0.6)
-    feed_once(monitor, "demo")
-    monitor.clock.now += 2.5
-    vitals = feed_once(monitor, "demo")["vitals"]
+    vitals = vitals_once_classified(monitor, classifier=cnn, advisory=ShockAdvisory(cnn, threshold=0.6))
     assert vitals["rhythm"] == "VT" and vitals["rhythm_probability"] == 0.7
     assert [a["kind"] for a in vitals["alarms"]] == ["vf_vt"]
 
@@ -437,3 +431,25 @@ def test_the_bed_page_names_every_kind_of_alarm():
     from dashboard.monitoring import ALARM_KINDS
 
     assert set(ALARM_NAMES) == set(ALARM_KINDS)
+
+
+def test_a_poll_never_waits_for_the_classifier_to_load(app):
+    import threading
+
+    from dashboard.live_buffer import MemoryStreamStore
+    from dashboard.monitoring import LiveMonitor
+
+    released = threading.Event()
+
+    def slow_advisory():  # TensorFlow and the weights take seconds to load
+        released.wait(10)
+        return None
+
+    monitor = LiveMonitor(
+        app.ecg_services.database, MemoryStreamStore(), classifier=lambda: None, shock_advisory=slow_advisory
+    )
+    strip = np.zeros(int(10 * REPLAY_FS))
+    assert monitor._classify(strip, REPLAY_FS).note == "rhythm: loading the classifier"  # at once
+    released.set()
+    monitor._rhythm_loader.join(10)
+    assert monitor._classify(strip, REPLAY_FS).note.startswith("rhythm not classified")
