@@ -286,9 +286,18 @@ def bench_vf(record_key: str = "vfdb-418", step_s: float = 0.5) -> dict:
     from pipeline.rhythm_cnn import validation_shortfall
 
     advisory = monitor_shock_advisory()
+    reason = validation_shortfall(scope="shock_advisory")
     if advisory is None:
-        reason = validation_shortfall(scope="shock_advisory")
-        return {"error": f"no validated VF/VT call, so no VF/VT alarm: {reason}"}
+        # The server raises no VF/VT alarm from a call its card does not validate; the shipped
+        # model's call is still measured, and marked as such.
+        try:
+            from pipeline.rhythm_cnn import SHOCK_ADVISORY_THRESHOLD, CnnRhythmClassifier, ShockAdvisory
+
+            advisory = ShockAdvisory(CnnRhythmClassifier.load(), SHOCK_ADVISORY_THRESHOLD)
+        except Exception as exc:
+            return {
+                "error": f"no rhythm CNN to measure ({exc.__class__.__name__}): no VF/VT alarm without it"
+            }
     ecg = load_ecg(sample_by_key(record_key).path)
     notes = ecg.annotations
     onsets = [
@@ -310,6 +319,8 @@ def bench_vf(record_key: str = "vfdb-418", step_s: float = 0.5) -> dict:
     worst = [e["worst_case_after_onset_s"] for e in episodes]
     return {
         "record": record_key,
+        "call_validated": reason is None,
+        "call_unvalidated_reason": reason,
         "threshold": advisory.threshold,
         "episodes": episodes,
         "detected": sum(w is not None for w in worst),

@@ -198,6 +198,10 @@ def validation_shortfall(
     alarm when the three shock-advisory bars (VF and VT windows called VF/VT, Normal windows
     called VF/VT) were met by the call with its threshold, both in the card.
 
+    Where the card also holds replicate cross-validations (``evaluation_replicates``: the same
+    procedure with other seeds), a bar counts as met only where every one meets it: a figure
+    that passes on one training run and fails on the next is not validated.
+
     Returns:
         A sentence for the findings panel naming the bars missed, or None when all were met.
     """
@@ -205,19 +209,23 @@ def validation_shortfall(
         raise ValueError(f"unknown scope {scope!r}")
     what = "rhythm model" if scope == "rhythm" else "VF/VT call of the rhythm model"
     try:
-        evaluation = _card(card_path)["evaluation"]
-        bars = evaluation["bars"]
-        if scope == "shock_advisory":
-            float(evaluation["shock_advisory"]["threshold"])
-            bars = [bar for bar in bars if str(bar["key"]).startswith("shock:")]
-            if len(bars) != 3:  # VF, VT and Normal windows called VF/VT
-                raise KeyError("shock-advisory bars")
+        card = _card(card_path)
+        evaluations = [card["evaluation"], *card.get("evaluation_replicates", [])]
+        missed = []
+        for evaluation in evaluations:
+            bars = evaluation["bars"]
+            if scope == "shock_advisory":
+                float(evaluation["shock_advisory"]["threshold"])
+                bars = [bar for bar in bars if str(bar["key"]).startswith("shock:")]
+                if len(bars) != 3:  # VF, VT and Normal windows called VF/VT
+                    raise KeyError("shock-advisory bars")
+            seed = f", seed {evaluation['seed']}" if len(evaluations) > 1 else ""
+            missed += [(bar, seed) for bar in bars if not bar.get("met")]
     except (OSError, ValueError, KeyError, TypeError):
         return f"The {what} has no readable validation record, so its calls are not shown."
-    missed = [bar for bar in bars if not bar.get("met")]
     if not missed:
         return None
-    listed = "; ".join(f"{bar['bar']} (measured {_bar_value(bar)})" for bar in missed)
+    listed = "; ".join(f"{bar['bar']} (measured {_bar_value(bar)}{seed})" for bar, seed in missed)
     return (
         f"The {what} has not yet passed its validation on unseen patients, so its calls are "
         f"not shown. Missed: {listed}."

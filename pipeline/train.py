@@ -482,6 +482,7 @@ def card_markdown(card: Mapping[str, Any]) -> str:
         "",
     ]
     lines += _evaluation_markdown(card.get("evaluation"))
+    lines += _replicates_markdown(card.get("evaluation_replicates") or [])
     return "\n".join(lines) + "\n"
 
 
@@ -538,6 +539,23 @@ def _evaluation_markdown(report: Mapping[str, Any] | None) -> list[str]:
             )
         elif onnx:
             lines.append(f"ONNX Runtime not measured: {onnx['reason']}.")
+    return lines
+
+
+def _replicates_markdown(replicates: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The replicate cross-validations' bars (a bar is met only where every one meets it)."""
+    if not replicates:
+        return []
+    lines = [
+        "",
+        "## Replicates (the same procedure, other seeds; a bar counts as met only where all meet it)",
+        "",
+    ]
+    for replicate in replicates:
+        values = "; ".join(
+            f"{b['bar']}: {b['value']:.4f} ({'met' if b['met'] else 'missed'})" for b in replicate["bars"]
+        )
+        lines += [f"- Seed {replicate['seed']} (`{replicate['command']}`): {values}.", ""]
     return lines
 
 
@@ -599,10 +617,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.cv_report:
             print("--card-only needs --cv-report", file=sys.stderr)
             return 2
+        replicates = [json.loads(Path(f).read_text(encoding="utf-8")) for f in args.replicate or ()]
         try:
-            path = card_evaluation_replaced(
-                args.out, json.loads(Path(args.cv_report).read_text(encoding="utf-8"))
-            )
+            report = json.loads(Path(args.cv_report).read_text(encoding="utf-8"))
+            path = card_evaluation_replaced(args.out, report, replicates)
         except ValueError as error:
             print(error, file=sys.stderr)
             return 2
@@ -624,16 +642,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def card_evaluation_replaced(out_dir: str | os.PathLike[str], cv_report: Mapping[str, Any]) -> Path:
+# What a replicate cross-validation (another seed) keeps in the card: enough to check its bars.
+REPLICATE_KEYS = (
+    "command",
+    "rescored_by",
+    "seed",
+    "macro_f1",
+    "shock_advisory",
+    "shock_advisory_argmax",
+    "bars",
+)
+
+
+def card_evaluation_replaced(
+    out_dir: str | os.PathLike[str],
+    cv_report: Mapping[str, Any],
+    replicates: Sequence[Mapping[str, Any]] = (),
+) -> Path:
     """Put ``cv_report`` into the card of the model in ``out_dir`` (JSON + Markdown), the model
     and the rest of the card untouched; returns the JSON card's path.
 
     A cross-validation evaluates the training procedure: it may stand in the card of a model that
     the same procedure trained, which is checked as far as the card and report record it (the
-    same configuration and seed).
+    same configuration and seed). ``replicates``: cross-validations of the same procedure with
+    other seeds (the figures move with the seed); the card keeps their bars, and a bar counts as
+    met only where every one meets it (`pipeline.rhythm_cnn.validation_shortfall`).
 
     Raises:
-        ValueError: the report's configuration or seed differs from the card's training.
+        ValueError: the report's configuration or seed differs from the card's training, or a
+            replicate's configuration does.
     """
     path = Path(out_dir) / CARD_JSON
     card = json.loads(path.read_text(encoding="utf-8"))
@@ -644,7 +681,14 @@ def card_evaluation_replaced(out_dir: str | os.PathLike[str], cv_report: Mapping
             f"{cv_report.get('seed')}, the model was trained with {training['config']} and seed "
             f"{training['seed']}: its card cannot carry that evaluation."
         )
+    for replicate in replicates:
+        if replicate.get("config") != training["config"]:
+            raise ValueError(
+                f"A replicate ran with configuration {replicate.get('config')}, the model was trained "
+                f"with {training['config']}: it is not a replicate of the same procedure."
+            )
     card["evaluation"] = dict(cv_report)
+    card["evaluation_replicates"] = [{key: r.get(key) for key in REPLICATE_KEYS} for r in replicates]
     path.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     (Path(out_dir) / CARD_MARKDOWN).write_text(card_markdown(card), encoding="utf-8")
     return path
@@ -684,6 +728,13 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not train: put --cv-report into the card of the model already in --out "
         "(a cross-validation of the same configuration and seed)",
+    )
+    parser.add_argument(
+        "--replicate",
+        action="append",
+        metavar="REPORT",
+        help="with --card-only: a cross-validation of the same configuration with another seed; its "
+        "bars must be met too (repeatable)",
     )
     return parser
 

@@ -118,3 +118,14 @@ def test_a_new_cross_validation_goes_into_the_card_of_a_model_of_the_same_proced
     with pytest.raises(ValueError, match="seed"):
         card_evaluation_replaced(tmp_path, {**report, "seed": card["training"]["seed"] + 1})
     assert json.loads(path.read_text(encoding="utf-8"))["evaluation"]["macro_f1"] == 0.123  # untouched
+
+    # A replicate (another seed, same configuration) keeps its bars beside the evaluation.
+    replicate = {**report, "seed": 7, "macro_f1": 0.111, "per_record": {"mitdb/100": {}}}
+    card_evaluation_replaced(tmp_path, report, [replicate])
+    written = json.loads(path.read_text(encoding="utf-8"))
+    assert [r["seed"] for r in written["evaluation_replicates"]] == [7]
+    assert written["evaluation_replicates"][0]["bars"] == report["bars"]
+    assert "per_record" not in written["evaluation_replicates"][0]
+    assert "Seed 7" in (tmp_path / CARD_MARKDOWN).read_text(encoding="utf-8")
+    with pytest.raises(ValueError, match="not a replicate"):
+        card_evaluation_replaced(tmp_path, report, [{**replicate, "config": {"epochs": 1}}])
