@@ -219,13 +219,16 @@ def validation_shortfall(
                 bars = [bar for bar in bars if str(bar["key"]).startswith("shock:")]
                 if len(bars) != 3:  # VF, VT and Normal windows called VF/VT
                     raise KeyError("shock-advisory bars")
-            seed = f", seed {evaluation['seed']}" if len(evaluations) > 1 else ""
+            seed = f" with seed {evaluation['seed']}" if len(evaluations) > 1 else ""
             missed += [(bar, seed) for bar in bars if not bar.get("met")]
     except (OSError, ValueError, KeyError, TypeError):
         return f"The {what} has no readable validation record, so its calls are not shown."
     if not missed:
         return None
-    listed = "; ".join(f"{bar['bar']} (measured {_bar_value(bar)}{seed})" for bar, seed in missed)
+    measured: dict[str, list[str]] = {}  # per bar, in the card's order: one entry per evaluation
+    for bar, seed in missed:
+        measured.setdefault(bar["bar"], []).append(f"{_bar_value(bar)}{seed}")
+    listed = "; ".join(f"{name} (measured {', '.join(values)})" for name, values in measured.items())
     return (
         f"The {what} has not yet passed its validation on unseen patients, so its calls are "
         f"not shown. Missed: {listed}."
