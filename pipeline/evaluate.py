@@ -237,12 +237,13 @@ def cross_validated(
     naming the records each one never saw, so that a replay of a record (the monitor's VF-alarm
     benchmark) can be scored by a model that has not been trained on it.
 
-    Only the windows of the lead the classifier reads (``dataset.primary``) are scored; the
-    windows of other leads (``other_leads``) train the models of the folds their subject is not in.
+    Only the windows of the lead the classifier reads (``dataset.primary``) that one class covers
+    wholly (``dataset.pure``) are scored; the windows of other leads (``other_leads``) and the
+    onset windows (``config.onset_windows``) train the models of the folds their subject is not in.
     """
     say = progress or (lambda line: None)
     training_windows = dataset
-    dataset = training_windows.subset(training_windows.primary)
+    dataset = training_windows.subset(training_windows.primary & training_windows.pure)
     folds = record_folds(dataset.class_windows_by_record(), dataset.subject_by_record(), k)
     fold_of_window = window_folds(dataset, folds)
     fold_of_training_window = window_folds(training_windows, folds)
@@ -302,6 +303,7 @@ def cross_validated(
         "config": config.__dict__,
         "windows": len(dataset),
         "training_windows_other_leads": int(np.sum(~training_windows.primary)),
+        "training_windows_onset": int(np.sum(training_windows.primary & ~training_windows.pure)),
         "records": len(set(dataset.record)),
         "subjects": len(set(dataset.subject)),
         "classes": list(RHYTHM_CLASSES),
@@ -476,14 +478,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
     config = TrainingConfig(
-        epochs=args.epochs, windows_per_epoch=args.windows_per_epoch, sampling_exponent=args.sampling_exponent
+        epochs=args.epochs,
+        windows_per_epoch=args.windows_per_epoch,
+        sampling_exponent=args.sampling_exponent,
+        onset_windows=args.onset_windows,
     )
     if args.speed_only:
         return _speed_only(args.model, args.out)
     if args.rescore:
         return _rescore(args.rescore, args.out, "python -m pipeline.evaluate " + shlex.join(argv))
     dataset = rhythm_dataset_built(
-        args.data, records=args.records, ptbxl_dir=args.ptbxl, other_leads=args.other_leads
+        args.data,
+        records=args.records,
+        ptbxl_dir=args.ptbxl,
+        other_leads=args.other_leads,
+        onset_windows=config.onset_windows,
     )
     report = cross_validated(
         dataset,

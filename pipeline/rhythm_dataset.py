@@ -25,6 +25,12 @@ given, PTB-XL (10-s 12-lead ECGs at 500 Hz, one window each). For each record:
    with ``straddling="mark"`` a straddling window is kept with the class covering most of it and
    ``pure`` False, unless more of it has no class than has that class. A rhythm episode shorter
    than 10 s therefore yields no pure window: mitdb's 61 VT episodes last 3.5 s on average.
+   With ``onset_windows`` (training only) the windows that end 3, 4, ... 9 s into a VF or VT
+   episode are added, labelled with that class and ``pure`` False (`onset_window_ends`): a
+   monitor reads the last 10 s and must call VF/VT while most of its strip still shows the
+   rhythm before the onset, which a model trained on pure windows only has never seen. The
+   episode must follow a labelled rhythm (not a stretch without a class) and every sample of the
+   window must have a class.
 5. **Normalisation** (`window_normalised`), per window: the median is subtracted (the window's
    baseline offset) and the result divided by the range between its 1st and 99th percentiles (at
    least 0.02 mV, `pipeline.validate.MIN_PEAK_TO_PEAK_MV`, so a flat window is not blown up).
@@ -141,6 +147,14 @@ _UNREADABLE_BIT_OFFSET = 4
 
 _NO_CLASS = -1
 _FORMAT_VERSION = 4
+
+# Onset windows (step 4 of the module docstring): windows whose last 3 to 9 s (every 1 s) are the
+# first seconds of a VF or VT episode. A monitor classifies the last 10 s and must call VF/VT
+# seconds after the onset, when most of its strip still shows the rhythm before.
+_ONSET_CLASSES = tuple(RHYTHM_CLASSES.index(name) for name in ("VF", "VT"))
+ONSET_MIN_S = 3.0
+ONSET_MAX_S = 9.0
+ONSET_STEP_S = 1.0
 
 Straddling = Literal["drop", "mark"]
 
@@ -321,6 +335,7 @@ def windows_labelled(
     straddling: Straddling = "drop",
     leads_mv: np.ndarray | None = None,
     primary: bool = True,
+    onset_windows: bool = False,
 ) -> RhythmDataset:
     """The labelled windows of one lead (steps 2-6 of the module docstring).
 
@@ -336,6 +351,8 @@ def windows_labelled(
         leads_mv: all the recording's leads (samples x leads, at ``fs``), to find the P waves the
             window's features count (`pipeline.rhythm_features.recording_beats`); default the lead.
         primary: the lead is the one the classifier reads (see `RhythmDataset`).
+        onset_windows: also the windows that end 3-9 s into a VF or VT episode (`onset_window_ends`),
+            labelled with that class, ``pure`` False; for training.
     """
     if straddling not in ("drop", "mark"):
         raise ValueError(f"straddling must be 'drop' or 'mark', got {straddling!r}")
@@ -353,6 +370,12 @@ def windows_labelled(
             largest = int(np.argmax(per_class))
             y[row] = largest if per_class[largest] >= unlabelled else _NO_CLASS
     keep = y != _NO_CLASS
+    if onset_windows:
+        ends, onset_y = onset_window_ends(classes, TARGET_FS_HZ)
+        starts = np.concatenate([starts, ends - length])
+        y = np.concatenate([y, onset_y])
+        pure = np.concatenate([pure, np.zeros(ends.size, dtype=bool)])
+        keep = np.concatenate([keep, np.ones(ends.size, dtype=bool)])
     noisy_samples = _samples_in_spans(noisy_spans_s, resampled.size)
     noisy = np.lib.stride_tricks.sliding_window_view(noisy_samples, length)[starts].any(axis=1)
     n = int(keep.sum())
@@ -371,6 +394,35 @@ def windows_labelled(
     )
 
 
+def onset_window_ends(classes: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
+    """The ends (sample, exclusive) and classes of the onset windows of a lead's per-sample classes.
+
+    For each VF or VT episode that follows a labelled stretch of another class, the 10-s windows
+    ending `ONSET_MIN_S`, ... `ONSET_MAX_S` s after its onset (every `ONSET_STEP_S` s) while the
+    episode lasts; each is labelled with the class at its end, and every sample of it has a class.
+    """
+    length = round(WINDOW_S * fs)
+    shockable = np.isin(classes, _ONSET_CLASSES)
+    labelled = classes != _NO_CLASS
+    unlabelled_before = np.concatenate([[0], np.cumsum(~labelled)])
+    onsets = np.flatnonzero(shockable[1:] & ~shockable[:-1] & labelled[:-1]) + 1
+    episode_ends = np.flatnonzero(shockable[:-1] & ~shockable[1:]) + 1
+    seconds = np.arange(ONSET_MIN_S, ONSET_MAX_S + ONSET_STEP_S / 2, ONSET_STEP_S)
+    offsets = np.round(seconds * fs).astype(np.int64)
+    ends = []
+    for onset in onsets:
+        following = episode_ends[episode_ends > onset]
+        episode_end = int(following[0]) if following.size else classes.size
+        for end in onset + offsets:
+            if end > episode_end:
+                break
+            start = end - length
+            if start >= 0 and unlabelled_before[end] == unlabelled_before[start]:
+                ends.append(end)
+    ends_array = np.asarray(ends, dtype=np.int64)
+    return ends_array, classes[ends_array - 1].astype(np.int64)
+
+
 def wfdb_record_dataset(
     record_path: str | os.PathLike[str],
     database: str,
@@ -379,6 +431,7 @@ def wfdb_record_dataset(
     straddling: Straddling = "drop",
     span_s: tuple[float, float] | None = None,
     other_leads: bool = False,
+    onset_windows: bool = False,
 ) -> RhythmDataset:
     """The labelled windows of one mitdb or vfdb record (its lead closest to II).
 
@@ -390,6 +443,7 @@ def wfdb_record_dataset(
             grid stays the record's own (starts at multiples of ``stride_s``).
         other_leads: also the windows of the record's other leads, ``primary`` False (each with
             the features of its own lead's beats), for training.
+        onset_windows: also the windows ending in the first seconds of VF or VT (`windows_labelled`).
 
     Raises:
         EcgError: the record cannot be loaded; RhythmLabelError: it has a label the table lacks.
@@ -420,6 +474,7 @@ def wfdb_record_dataset(
                 straddling=straddling,
                 leads_mv=ecg.signal_mv,
                 primary=lead == lead_index,
+                onset_windows=onset_windows,
             )
             for lead in leads
         ]
@@ -502,6 +557,7 @@ def rhythm_dataset_built(
     straddling: Straddling = "drop",
     on_skip: Callable[[str, str], None] | None = None,
     other_leads: bool = False,
+    onset_windows: bool = False,
 ) -> RhythmDataset:
     """The dataset of every annotated record of ``databases`` in ``data_dir``, and of PTB-XL when given.
 
@@ -515,6 +571,7 @@ def rhythm_dataset_built(
         on_skip: called with (record id, reason) for each record that cannot be loaded.
         other_leads: also the other leads' windows of the WFDB records (`wfdb_record_dataset`);
             PTB-XL keeps its lead II (21,799 records already show many shapes).
+        onset_windows: also the windows ending in the first seconds of VF or VT (`windows_labelled`).
 
     Raises:
         RhythmLabelError: a record has a rhythm label the table lacks (no record is guessed).
@@ -535,6 +592,7 @@ def rhythm_dataset_built(
                     stride_s=stride_s,
                     straddling=straddling,
                     other_leads=other_leads,
+                    onset_windows=onset_windows,
                 )
             )
         except EcgError as error:

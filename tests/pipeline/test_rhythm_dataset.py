@@ -16,6 +16,7 @@ from pipeline.rhythm_dataset import (
     lead_windows,
     load_rhythm_dataset,
     main,
+    onset_window_ends,
     record_folds,
     rhythm_dataset_built,
     save_rhythm_dataset,
@@ -109,6 +110,39 @@ def test_windows_where_the_lead_is_marked_noisy_are_flagged():
     assert noisy[845.0] and noisy[850.0]
     assert not noisy[835.0] and not noisy[855.0]
     assert not noisy[250.0] and not noisy[255.0]
+
+
+def test_onset_windows_end_3_to_9_s_into_ventricular_flutter():
+    # 418.atr: (VFL from 867.2 s, (N from 876.2 s, (VFL from 879.8 s to 896.1 s.
+    dataset = wfdb_record_dataset(
+        physionet_record("vfdb", "418"), "vfdb", span_s=(860.0, 910.0), onset_windows=True
+    )
+
+    onset = dataset.subset(~dataset.pure)
+    # Both episodes last over 9 s: 7 windows each, ending 3, 4, ... 9 s after the onset.
+    onsets = np.repeat([867.2, 879.8], 7)
+    np.testing.assert_allclose(onset.start_s + 10.0 - onsets, np.tile(np.arange(3.0, 10.0), 2), atol=0.1)
+    assert set(classes_of(onset)) == {"VF"}
+    assert dataset.start_s[dataset.pure].tolist() == [880.0, 885.0]  # the pure windows unchanged
+
+
+def test_onset_windows_need_a_labelled_rhythm_before_and_the_episode_to_last():
+    fs = 10.0
+    n, af, vt = (RHYTHM_CLASSES.index(c) for c in ("Normal", "AF", "VT"))
+    classes = np.full(900, n, dtype=np.int8)
+    classes[100:300] = af
+    classes[300:325] = vt  # 2.5 s of VT: too short for an onset window
+    classes[400:450] = -1  # asystole (no class) ...
+    classes[450:600] = vt  # ... then VT: no rhythm before its onset to tell it from
+    classes[700:] = vt  # VT from 70 s after Normal: ends at 73 ... 79 s; the one at 80 s is past 9 s
+
+    ends, labels = onset_window_ends(classes, fs)
+
+    assert (ends / fs).tolist() == [73.0, 74.0, 75.0, 76.0, 77.0, 78.0, 79.0]
+    assert set(labels.tolist()) == {vt}
+    classes[650] = -1  # a gap 5 s before the onset: the windows that would hold it are left out
+    ends, _ = onset_window_ends(classes, fs)
+    assert (ends / fs).tolist() == [76.0, 77.0, 78.0, 79.0]
 
 
 def test_stretch_before_the_first_label_has_no_window():
