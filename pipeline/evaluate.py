@@ -239,7 +239,7 @@ def cross_validated(
 
     Only the windows of the lead the classifier reads (``dataset.primary``) that one class covers
     wholly (``dataset.pure``) are scored; the windows of other leads (``other_leads``) and the
-    onset windows (``config.onset_windows``) train the models of the folds their subject is not in.
+    onset windows (``config.onset_classes``) train the models of the folds their subject is not in.
     """
     say = progress or (lambda line: None)
     training_windows = dataset
@@ -481,7 +481,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         epochs=args.epochs,
         windows_per_epoch=args.windows_per_epoch,
         sampling_exponent=args.sampling_exponent,
-        onset_windows=args.onset_windows,
+        onset_classes=tuple(args.onset_windows or ()),
     )
     if args.speed_only:
         return _speed_only(args.model, args.out)
@@ -492,7 +492,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         records=args.records,
         ptbxl_dir=args.ptbxl,
         other_leads=args.other_leads,
-        onset_windows=config.onset_windows,
+        onset_classes=config.onset_classes,
     )
     report = cross_validated(
         dataset,

@@ -25,12 +25,12 @@ given, PTB-XL (10-s 12-lead ECGs at 500 Hz, one window each). For each record:
    with ``straddling="mark"`` a straddling window is kept with the class covering most of it and
    ``pure`` False, unless more of it has no class than has that class. A rhythm episode shorter
    than 10 s therefore yields no pure window: mitdb's 61 VT episodes last 3.5 s on average.
-   With ``onset_windows`` (training only) the windows that end 3, 4, ... 9 s into a VF or VT
-   episode are added, labelled with that class and ``pure`` False (`onset_window_ends`): a
-   monitor reads the last 10 s and must call VF/VT while most of its strip still shows the
-   rhythm before the onset, which a model trained on pure windows only has never seen. The
-   episode must follow a labelled rhythm (not a stretch without a class) and every sample of the
-   window must have a class.
+   With ``onset_classes`` (training only: ``("VF", "VT")`` or ``("VF",)``) the windows that end
+   3, 4, ... 9 s into an episode of those classes are added, labelled with the class at their
+   end and ``pure`` False (`onset_window_ends`): a monitor reads the last 10 s and must call VF
+   while most of its strip still shows the rhythm before the onset, which a model trained on pure
+   windows only has never seen. The episode must follow a labelled rhythm (not a stretch without
+   a class) and every sample of the window must have a class.
 5. **Normalisation** (`window_normalised`), per window: the median is subtracted (the window's
    baseline offset) and the result divided by the range between its 1st and 99th percentiles (at
    least 0.02 mV, `pipeline.validate.MIN_PEAK_TO_PEAK_MV`, so a flat window is not blown up).
@@ -151,7 +151,6 @@ _FORMAT_VERSION = 4
 # Onset windows (step 4 of the module docstring): windows whose last 3 to 9 s (every 1 s) are the
 # first seconds of a VF or VT episode. A monitor classifies the last 10 s and must call VF/VT
 # seconds after the onset, when most of its strip still shows the rhythm before.
-_ONSET_CLASSES = tuple(RHYTHM_CLASSES.index(name) for name in ("VF", "VT"))
 ONSET_MIN_S = 3.0
 ONSET_MAX_S = 9.0
 ONSET_STEP_S = 1.0
@@ -335,7 +334,7 @@ def windows_labelled(
     straddling: Straddling = "drop",
     leads_mv: np.ndarray | None = None,
     primary: bool = True,
-    onset_windows: bool = False,
+    onset_classes: Sequence[str] = (),
 ) -> RhythmDataset:
     """The labelled windows of one lead (steps 2-6 of the module docstring).
 
@@ -351,8 +350,8 @@ def windows_labelled(
         leads_mv: all the recording's leads (samples x leads, at ``fs``), to find the P waves the
             window's features count (`pipeline.rhythm_features.recording_beats`); default the lead.
         primary: the lead is the one the classifier reads (see `RhythmDataset`).
-        onset_windows: also the windows that end 3-9 s into a VF or VT episode (`onset_window_ends`),
-            labelled with that class, ``pure`` False; for training.
+        onset_classes: also the windows that end 3-9 s into an episode of these classes
+            (`onset_window_ends`), labelled with the class at their end, ``pure`` False; for training.
     """
     if straddling not in ("drop", "mark"):
         raise ValueError(f"straddling must be 'drop' or 'mark', got {straddling!r}")
@@ -370,8 +369,8 @@ def windows_labelled(
             largest = int(np.argmax(per_class))
             y[row] = largest if per_class[largest] >= unlabelled else _NO_CLASS
     keep = y != _NO_CLASS
-    if onset_windows:
-        ends, onset_y = onset_window_ends(classes, TARGET_FS_HZ)
+    if onset_classes:
+        ends, onset_y = onset_window_ends(classes, TARGET_FS_HZ, onset_classes)
         starts = np.concatenate([starts, ends - length])
         y = np.concatenate([y, onset_y])
         pure = np.concatenate([pure, np.zeros(ends.size, dtype=bool)])
@@ -394,15 +393,18 @@ def windows_labelled(
     )
 
 
-def onset_window_ends(classes: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
+def onset_window_ends(
+    classes: np.ndarray, fs: float, onset_classes: Sequence[str] = ("VF", "VT")
+) -> tuple[np.ndarray, np.ndarray]:
     """The ends (sample, exclusive) and classes of the onset windows of a lead's per-sample classes.
 
-    For each VF or VT episode that follows a labelled stretch of another class, the 10-s windows
+    For each episode of ``onset_classes`` (one or several in a row) that follows a labelled
+    stretch of another class, the 10-s windows
     ending `ONSET_MIN_S`, ... `ONSET_MAX_S` s after its onset (every `ONSET_STEP_S` s) while the
     episode lasts; each is labelled with the class at its end, and every sample of it has a class.
     """
     length = round(WINDOW_S * fs)
-    shockable = np.isin(classes, _ONSET_CLASSES)
+    shockable = np.isin(classes, [RHYTHM_CLASSES.index(name) for name in onset_classes])
     labelled = classes != _NO_CLASS
     unlabelled_before = np.concatenate([[0], np.cumsum(~labelled)])
     onsets = np.flatnonzero(shockable[1:] & ~shockable[:-1] & labelled[:-1]) + 1
@@ -431,7 +433,7 @@ def wfdb_record_dataset(
     straddling: Straddling = "drop",
     span_s: tuple[float, float] | None = None,
     other_leads: bool = False,
-    onset_windows: bool = False,
+    onset_classes: Sequence[str] = (),
 ) -> RhythmDataset:
     """The labelled windows of one mitdb or vfdb record (its lead closest to II).
 
@@ -443,7 +445,7 @@ def wfdb_record_dataset(
             grid stays the record's own (starts at multiples of ``stride_s``).
         other_leads: also the windows of the record's other leads, ``primary`` False (each with
             the features of its own lead's beats), for training.
-        onset_windows: also the windows ending in the first seconds of VF or VT (`windows_labelled`).
+        onset_classes: also the windows ending in the first seconds of these classes (`windows_labelled`).
 
     Raises:
         EcgError: the record cannot be loaded; RhythmLabelError: it has a label the table lacks.
@@ -474,7 +476,7 @@ def wfdb_record_dataset(
                 straddling=straddling,
                 leads_mv=ecg.signal_mv,
                 primary=lead == lead_index,
-                onset_windows=onset_windows,
+                onset_classes=onset_classes,
             )
             for lead in leads
         ]
@@ -557,7 +559,7 @@ def rhythm_dataset_built(
     straddling: Straddling = "drop",
     on_skip: Callable[[str, str], None] | None = None,
     other_leads: bool = False,
-    onset_windows: bool = False,
+    onset_classes: Sequence[str] = (),
 ) -> RhythmDataset:
     """The dataset of every annotated record of ``databases`` in ``data_dir``, and of PTB-XL when given.
 
@@ -571,7 +573,7 @@ def rhythm_dataset_built(
         on_skip: called with (record id, reason) for each record that cannot be loaded.
         other_leads: also the other leads' windows of the WFDB records (`wfdb_record_dataset`);
             PTB-XL keeps its lead II (21,799 records already show many shapes).
-        onset_windows: also the windows ending in the first seconds of VF or VT (`windows_labelled`).
+        onset_classes: also the windows ending in the first seconds of these classes (`windows_labelled`).
 
     Raises:
         RhythmLabelError: a record has a rhythm label the table lacks (no record is guessed).
@@ -592,7 +594,7 @@ def rhythm_dataset_built(
                     stride_s=stride_s,
                     straddling=straddling,
                     other_leads=other_leads,
-                    onset_windows=onset_windows,
+                    onset_classes=onset_classes,
                 )
             )
         except EcgError as error:

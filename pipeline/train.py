@@ -142,8 +142,8 @@ class TrainingConfig:
         sampling_exponent: a class is drawn in proportion to (its windows) ** this; 0 is balanced.
         subject_exponent: within a class, a subject is drawn in proportion to (its windows) ** this.
         p_lowpass, p_highpass, p_invert: probabilities of the device augmentations.
-        onset_windows: train also on the windows that end in the first 3-9 s of a VF or VT
-            episode (`pipeline.rhythm_dataset.onset_window_ends`).
+        onset_classes: train also on the windows that end in the first 3-9 s of an episode of
+            these classes (`pipeline.rhythm_dataset.onset_window_ends`); none by default.
     """
 
     epochs: int = 12
@@ -156,7 +156,7 @@ class TrainingConfig:
     p_lowpass: float = 0.25
     p_highpass: float = 0.2
     p_invert: float = 0.3
-    onset_windows: bool = False
+    onset_classes: tuple[str, ...] = ()
 
 
 DEFAULT_CONFIG = TrainingConfig()
@@ -615,7 +615,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         epochs=args.epochs,
         windows_per_epoch=args.windows_per_epoch,
         sampling_exponent=args.sampling_exponent,
-        onset_windows=args.onset_windows,
+        onset_classes=tuple(args.onset_windows or ()),
     )
     if args.card_only:
         if not args.cv_report:
@@ -635,7 +635,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         records=args.records,
         ptbxl_dir=args.ptbxl,
         other_leads=args.other_leads,
-        onset_windows=config.onset_windows,
+        onset_classes=config.onset_classes,
     )
     bank = nstdb_noise_bank(Path(args.data) / "nstdb", part="train")
     print(f"{len(dataset)} windows from {len(set(dataset.record))} records: {dataset.class_windows()}")
@@ -721,9 +721,11 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--onset-windows",
-        action=argparse.BooleanOptionalAction,
-        default=defaults.onset_windows,
-        help="train also on windows ending 3-9 s into a VF or VT episode",
+        nargs="+",
+        choices=("VF", "VT"),
+        default=list(defaults.onset_classes),
+        metavar="CLASS",
+        help="train also on windows ending 3-9 s into an episode of these classes (VF, VT)",
     )
 
 

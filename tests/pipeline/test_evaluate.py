@@ -101,7 +101,7 @@ def test_a_smoke_cross_validation_scores_every_window_once_by_a_model_that_never
         physionet_record("nstdb", noise)
     out, saved = tmp_path / "cv.json", tmp_path / "cv.npz"
     argv = ["--data", str(PHYSIONET), "--folds", "2", "--records", *records, "--epochs", "1", "--other-leads"]
-    argv += ["--onset-windows"]
+    argv += ["--onset-windows", "VF", "VT"]
     argv += ["--windows-per-epoch", "64", "--out", str(out), "--save-probabilities", str(saved)]
     argv += ["--save-models", str(tmp_path / "folds")]
     assert main(argv) == 0
@@ -112,7 +112,7 @@ def test_a_smoke_cross_validation_scores_every_window_once_by_a_model_that_never
     # Both records have two leads: the other lead's windows train, only the lead closest to II is
     # scored; so do the onset windows (418's ventricular flutter bursts), which one class does not
     # cover wholly.
-    assert report["training_windows_onset"] > 0 and report["config"]["onset_windows"] is True
+    assert report["training_windows_onset"] > 0 and report["config"]["onset_classes"] == ["VF", "VT"]
     assert report["training_windows_other_leads"] == report["windows"] + report["training_windows_onset"]
     assert len(report["bars"]) == 6 and report["speed"]["record_30min_windows"] == 359
     with np.load(saved) as stored:

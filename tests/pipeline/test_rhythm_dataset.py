@@ -115,7 +115,7 @@ def test_windows_where_the_lead_is_marked_noisy_are_flagged():
 def test_onset_windows_end_3_to_9_s_into_ventricular_flutter():
     # 418.atr: (VFL from 867.2 s, (N from 876.2 s, (VFL from 879.8 s to 896.1 s.
     dataset = wfdb_record_dataset(
-        physionet_record("vfdb", "418"), "vfdb", span_s=(860.0, 910.0), onset_windows=True
+        physionet_record("vfdb", "418"), "vfdb", span_s=(860.0, 910.0), onset_classes=("VF",)
     )
 
     onset = dataset.subset(~dataset.pure)
