@@ -82,7 +82,13 @@ from pipeline.rhythm_dataset import (
 )
 from pipeline.rhythm_features import N_RR_FEATURES, beats_features, recording_beats, window_features
 from pipeline.rhythm_model import DEFAULT_SEED
-from pipeline.train import DEFAULT_CONFIG, TrainingConfig, add_training_options, model_trained
+from pipeline.train import (
+    DEFAULT_CONFIG,
+    TrainingConfig,
+    add_training_options,
+    model_trained,
+    training_config,
+)
 
 VF, VT, NORMAL, NOISE = (RHYTHM_CLASSES.index(name) for name in ("VF", "VT", "Normal", "Noise"))
 SHOCKABLE = (VF, VT)
@@ -477,12 +483,7 @@ def summary_line(report: Mapping[str, Any]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
-    config = TrainingConfig(
-        epochs=args.epochs,
-        windows_per_epoch=args.windows_per_epoch,
-        sampling_exponent=args.sampling_exponent,
-        onset_classes=tuple(args.onset_windows or ()),
-    )
+    config = training_config(args)
     if args.speed_only:
         return _speed_only(args.model, args.out)
     if args.rescore:

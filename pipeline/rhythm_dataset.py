@@ -149,8 +149,8 @@ _NO_CLASS = -1
 _FORMAT_VERSION = 4
 
 # Onset windows (step 4 of the module docstring): windows whose last 3 to 9 s (every 1 s) are the
-# first seconds of a VF or VT episode. A monitor classifies the last 10 s and must call VF/VT
-# seconds after the onset, when most of its strip still shows the rhythm before.
+# first seconds of an episode (VF for the shipped model). A monitor classifies the last 10 s and
+# must call VF seconds after the onset, when most of its strip still shows the rhythm before.
 ONSET_MIN_S = 3.0
 ONSET_MAX_S = 9.0
 ONSET_STEP_S = 1.0
@@ -399,16 +399,16 @@ def onset_window_ends(
     """The ends (sample, exclusive) and classes of the onset windows of a lead's per-sample classes.
 
     For each episode of ``onset_classes`` (one or several in a row) that follows a labelled
-    stretch of another class, the 10-s windows
-    ending `ONSET_MIN_S`, ... `ONSET_MAX_S` s after its onset (every `ONSET_STEP_S` s) while the
-    episode lasts; each is labelled with the class at its end, and every sample of it has a class.
+    stretch of another class, the 10-s windows ending `ONSET_MIN_S`, ... `ONSET_MAX_S` s after its
+    onset (every `ONSET_STEP_S` s) while the episode lasts; each is labelled with the class at its
+    end, and every sample of it has a class.
     """
     length = round(WINDOW_S * fs)
-    shockable = np.isin(classes, [RHYTHM_CLASSES.index(name) for name in onset_classes])
+    in_episode = np.isin(classes, [RHYTHM_CLASSES.index(name) for name in onset_classes])
     labelled = classes != _NO_CLASS
     unlabelled_before = np.concatenate([[0], np.cumsum(~labelled)])
-    onsets = np.flatnonzero(shockable[1:] & ~shockable[:-1] & labelled[:-1]) + 1
-    episode_ends = np.flatnonzero(shockable[:-1] & ~shockable[1:]) + 1
+    onsets = np.flatnonzero(in_episode[1:] & ~in_episode[:-1] & labelled[:-1]) + 1
+    episode_ends = np.flatnonzero(in_episode[:-1] & ~in_episode[1:]) + 1
     seconds = np.arange(ONSET_MIN_S, ONSET_MAX_S + ONSET_STEP_S / 2, ONSET_STEP_S)
     offsets = np.round(seconds * fs).astype(np.int64)
     ends = []

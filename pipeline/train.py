@@ -160,7 +160,8 @@ class TrainingConfig:
         subject_exponent: within a class, a subject is drawn in proportion to (its windows) ** this.
         p_lowpass, p_highpass, p_invert: probabilities of the device augmentations.
         onset_classes: train also on the windows that end in the first 3-9 s of an episode of
-            these classes (`pipeline.rhythm_dataset.onset_window_ends`); none by default.
+            these classes (`pipeline.rhythm_dataset.onset_window_ends`); VF by default (module
+            docstring, step 1).
     """
 
     epochs: int = 12
@@ -630,12 +631,7 @@ def model_written(trained: TrainedModel, card: Mapping[str, Any], out_dir: str |
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
-    config = TrainingConfig(
-        epochs=args.epochs,
-        windows_per_epoch=args.windows_per_epoch,
-        sampling_exponent=args.sampling_exponent,
-        onset_classes=tuple(args.onset_windows or ()),
-    )
+    config = training_config(args)
     if args.card_only:
         if not args.cv_report:
             print("--card-only needs --cv-report", file=sys.stderr)
@@ -719,6 +715,16 @@ def card_evaluation_replaced(
     path.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     (Path(out_dir) / CARD_MARKDOWN).write_text(card_markdown(card), encoding="utf-8")
     return path
+
+
+def training_config(args: argparse.Namespace) -> TrainingConfig:
+    """The configuration the options of `add_training_options` ask for."""
+    return TrainingConfig(
+        epochs=args.epochs,
+        windows_per_epoch=args.windows_per_epoch,
+        sampling_exponent=args.sampling_exponent,
+        onset_classes=tuple(args.onset_windows or ()),
+    )
 
 
 def add_training_options(parser: argparse.ArgumentParser) -> None:
