@@ -42,7 +42,13 @@ Two views of the interval errors are given, because they answer different questi
   ECG, then takes the mean and SD of those differences over the ECGs. Here each record's value
   is the median over its annotated beats, ours over the same beats (the beats where we measured
   the interval) and the cardiologist's over the beats he annotated; the error is their
-  difference, and mean and SD run over the records;
+  difference, and mean and SD run over the records. Each side has a global value only under the
+  rule by which the analysis prints one (`record_status`: the interval on at least 3 beats and
+  half of them, `pipeline.intervals`): a record where the cardiologist has one and we do not is
+  counted as ``records_not_measured`` (a failure, printed beside the figure); one where the
+  cardiologist marked the interval on too few beats has no reference value
+  (``records_without_reference``; e.g. qtdb sel36, one P wave marked on 31 beats, which this
+  view scored as the record's PR until December 2026: PR SD 20.9 ms with it, 13.8 without);
 - **per beat** (the pooled figures above): every annotated beat's error. It includes the
   beat-to-beat scatter of the reference itself (within a record the annotated QRS duration
   varies with an SD of 14 ms, QT 21 ms; the QT Database's two cardiologists differ by
@@ -72,6 +78,7 @@ import wfdb
 
 from pipeline.bench.qrs import MATCH_WINDOW_S, beats_matched, channel_index, records_listed, records_run
 from pipeline.delineate import ABSENT, delineate_beats
+from pipeline.intervals import MIN_BEATS, MIN_SHARE
 from pipeline.qrs import detect_r_peaks
 from pipeline.units import units_mv_factor
 
@@ -185,26 +192,61 @@ def errors_scored(reference: ReferenceBeats, waves: dict[str, np.ndarray], fs: f
         error = (ours_end - ours_start) - (ref_end - ref_start)
         out[name] = {"errors_ms": (error[found] * ms).tolist(), "absent": int((annotated & ~found).sum())}
         # The record's global value (IEC 60601-2-25): median over its beats, ours over the beats we
-        # measured, the reference over the beats it annotated.
+        # measured, the reference over the beats it annotated; each side has one only under the
+        # rule by which the analysis prints one (`pipeline.intervals.intervals_summary`).
+        measured = (ours_start != ABSENT) & (ours_end != ABSENT)
+        status = record_status(int(annotated.sum()), int(measured.sum()), len(reference))
+        out[name]["record_status"] = status
         out[name]["record_error_ms"] = (
             float(np.median((ours_end - ours_start)[found]) - np.median((ref_end - ref_start)[annotated]))
             * ms
-            if found.any()
+            if status == "scored" and found.any()
             else None
         )
     return out
 
 
-def per_record_pooled(record_errors: Sequence[float | None], limit: dict[str, float]) -> dict:
-    """Mean and SD (ms) over records of one interval's per-record error, and the IEC verdict."""
+def record_status(annotated: int, measured: int, beats: int) -> str:
+    """Whether a record's global interval is scored, from how many of its ``beats`` (the matched
+    annotated ones) the reference annotated and the method measured.
+
+    A side has a global value under the rule the analysis prints one by
+    (`pipeline.intervals.MIN_BEATS` beats and `pipeline.intervals.MIN_SHARE` of them): a PR
+    interval the cardiologist marked on one beat of 31 is not that recording's PR interval, nor
+    is one the method found on 4 beats of 30. Returns ``scored`` (both have one),
+    ``not_measured`` (the reference has one, the method not: a failure, counted),
+    ``reported_without_reference`` (the method has one, the reference not) or ``neither``."""
+
+    def has_global(count: int) -> bool:
+        return count >= MIN_BEATS and count >= MIN_SHARE * beats
+
+    reference, method = has_global(annotated), has_global(measured)
+    if reference:
+        return "scored" if method else "not_measured"
+    return "reported_without_reference" if method else "neither"
+
+
+def per_record_pooled(
+    record_errors: Sequence[float | None], limit: dict[str, float], statuses: Sequence[str] = ()
+) -> dict:
+    """Mean and SD (ms) over records of one interval's per-record error, and the IEC verdict;
+    with the records' `record_status`, how many the reference had a value for and the method
+    not (``records_not_measured``) and the other way round."""
     errors = np.asarray([e for e in record_errors if e is not None], dtype=np.float64)
     mean = round(float(errors.mean()), 2) if errors.size else None
     sd = round(float(errors.std(ddof=1)), 2) if errors.size > 1 else None
+    not_measured = (
+        sum(status == "not_measured" for status in statuses)
+        if statuses
+        else len(record_errors) - int(errors.size)
+    )
     return {
         "mean_ms": mean,
         "sd_ms": sd,
         "records": int(errors.size),
-        "records_not_measured": len(record_errors) - int(errors.size),
+        "records_not_measured": not_measured,
+        "records_without_reference": sum(s in ("reported_without_reference", "neither") for s in statuses),
+        "records_reported_without_reference": sum(s == "reported_without_reference" for s in statuses),
         "within_iec": mean is not None
         and sd is not None
         and abs(mean) <= limit["mean"]
@@ -329,7 +371,9 @@ def benchmark_run(
                 mean is not None and sd is not None and (abs(mean) <= limit["mean"] and sd <= limit["sd"])
             )
         per_record = {
-            name: per_record_pooled([r[name]["record_error_ms"] for r in ok], limit)
+            name: per_record_pooled(
+                [r[name]["record_error_ms"] for r in ok], limit, [r[name]["record_status"] for r in ok]
+            )
             for name, limit in IEC_LIMITS_MS.items()
         }
         summary[method] = {
@@ -344,11 +388,13 @@ def benchmark_run(
             for name in (*BOUNDARIES, *INTERVALS):
                 if name in result:
                     record_error = result[name].get("record_error_ms")
+                    status = result[name].get("record_status")
                     result[name] = pooled([result[name]])
                     if name in INTERVALS:
                         result[name]["record_error_ms"] = (
                             None if record_error is None else round(record_error, 2)
                         )
+                        result[name]["record_status"] = status
     return {
         "benchmark": "intervals",
         "database": str(database),
@@ -466,7 +512,9 @@ def _summary_line(method: str, figures: dict) -> str:
         if f["mean_ms"] is None or f["sd_ms"] is None:
             return f"{name.upper()} n/a"
         verdict = "ok" if f["within_iec"] else "FAILS IEC"
-        return f"{name.upper()} {f['mean_ms']:+.1f}±{f['sd_ms']:.1f} {verdict}"
+        missed = f", {f['records_not_measured']} not measured" if f["records_not_measured"] else ""
+        figure = f"{f['mean_ms']:+.1f}±{f['sd_ms']:.1f}"
+        return f"{name.upper()} {figure} {verdict} ({f['records']} records{missed})"
 
     records = ", ".join(per_record(name) for name in INTERVALS)
     intervals = ", ".join(measure(name).replace(name, name.upper(), 1) for name in INTERVALS)

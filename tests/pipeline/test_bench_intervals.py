@@ -11,9 +11,12 @@ import wfdb
 from pipeline.bench.intervals import (
     BOUNDARIES,
     INTERVALS,
+    _RecordTask,
     errors_scored,
     per_record_pooled,
     pooled,
+    record_scored,
+    record_status,
     reference_beats,
 )
 from pipeline.bench.intervals import main as bench_main
@@ -70,13 +73,52 @@ def test_errors_and_absent_share():
     assert scores["p_onset"] == {"errors_ms": [2.0], "absent": 1}
     assert scores["qrs_onset"]["errors_ms"] == [-2.0, 1.0]
     assert scores["qrs"]["errors_ms"] == [4.0, -1.0]  # (62 - 38) - 20, (160 - 141) - 20
-    assert scores["pr"] == {"errors_ms": [-4.0], "absent": 1, "record_error_ms": -4.0}  # (38 - 12) - 30
+    assert scores["pr"]["errors_ms"] == [-4.0] and scores["pr"]["absent"] == 1  # (38 - 12) - 30
     assert scores["qt"]["errors_ms"] == [7.0, -5.0]
-    # The record's global value: median of ours (24, 19 ms) minus median of the reference (20, 20 ms).
-    assert scores["qrs"]["record_error_ms"] == 1.5
+    # Two beats are too few for a record's global value (pipeline.intervals.MIN_BEATS).
+    assert scores["qrs"]["record_status"] == "neither" and scores["qrs"]["record_error_ms"] is None
     figures = pooled([scores["p_onset"], scores["qrs_onset"]])
     assert figures["n"] == 3 and figures["absent"] == 1 and figures["absent_pct"] == 25.0
     assert figures["mean_ms"] == round((2.0 - 2.0 + 1.0) / 3, 2)
+
+
+def test_record_global_value_is_the_median_where_both_sides_have_one():
+    starts = (0, 100, 200, 300)
+    reference = reference_beats(list("(p)(N)(t)") * 4, [b + o for b in starts for o in range(10, 100, 10)])
+    ours = {
+        "p_onset": np.array([12, ABSENT, ABSENT, ABSENT]),  # one P wave of four: no PR printed
+        "qrs_onset": np.array([38, 141, 240, 342]),
+        "qrs_offset": np.array([62, 160, 262, 361]),  # QRS 24, 19, 22, 19 ms against 20 each
+        "t_offset": np.array([95, 186, 290, 391]),  # QT 57, 45, 50, 49 ms against 50 each
+    }
+
+    scores = errors_scored(reference, ours, fs=1000.0)
+
+    assert scores["qrs"]["record_status"] == "scored" and scores["qrs"]["record_error_ms"] == 0.5
+    assert scores["qt"]["record_status"] == "scored" and scores["qt"]["record_error_ms"] == -0.5
+    assert scores["pr"]["record_status"] == "not_measured" and scores["pr"]["record_error_ms"] is None
+    assert scores["pr"]["errors_ms"] == [-4.0]  # the beat itself still counts per beat
+
+
+def test_record_status_follows_the_analysis_rule_for_printing_an_interval():
+    assert record_status(annotated=30, measured=16, beats=30) == "scored"
+    assert record_status(annotated=30, measured=14, beats=30) == "not_measured"  # under half
+    assert record_status(annotated=1, measured=16, beats=31) == "reported_without_reference"
+    assert record_status(annotated=2, measured=2, beats=2) == "neither"  # fewer than 3 beats
+
+
+def test_a_pr_the_cardiologist_marked_on_one_beat_is_not_the_records_pr():
+    # qtdb sel36: P marked on 1 of its 31 annotated beats, 488 ms before the QRS complex; the
+    # rhythm is irregular and P waves are hard to see. One beat is not the record's PR interval.
+    database = physionet_record("qtdb", "sel36").parent
+    annotation = wfdb.rdann(str(database / "sel36"), "q1c")
+    assert annotation.symbol.count("p") == 1
+
+    row = record_scored(_RecordTask(str(database), "sel36", "q1c", "0", ("ours",)))
+
+    pr = row["methods"]["ours"]["pr"]
+    assert pr["record_status"] in ("reported_without_reference", "neither") and pr["record_error_ms"] is None
+    assert row["methods"]["ours"]["qrs"]["record_status"] == "scored"
 
 
 def test_benchmark_command_writes_valid_json(tmp_path, capsys):
@@ -127,7 +169,7 @@ def test_benchmark_refuses_a_missing_directory(tmp_path, capsys):
 def test_per_record_view_is_mean_and_sd_over_records_against_the_iec_limits():
     limit = {"mean": 10.0, "sd": 10.0}
 
-    within = per_record_pooled([4.0, -4.0, 2.0, None], limit)
+    within = per_record_pooled([4.0, -4.0, 2.0, None], limit, ["scored"] * 3 + ["not_measured"])
     outside = per_record_pooled([30.0, -30.0, 0.0], limit)
 
     assert within["mean_ms"] == 0.67 and within["records"] == 3 and within["records_not_measured"] == 1
