@@ -97,11 +97,11 @@ Per record (the view IEC 60601-2-25 checks: each record's median interval over i
 beats, ours minus the cardiologist's, then mean +- SD over the records where both have one under
 the rule the analysis prints an interval by, `pipeline.bench.intervals.record_status`): PR +3.3
 +- 13.6 ms (89 records; in 7 more the cardiologist marked P waves on most beats and we find them
-on under half, so no PR is printed), QRS -4.3 +- 13.6 (105), QT -6.1 +- 29.8 (103). A few records with gross errors make
-most of the PR and QT SDs (1.48 x the median absolute deviation: PR 5.9, QT 17.8 ms; the list
-below and the limits name them); the QRS errors are broad rather than gross (11.8 ms), and do
-not follow the heart rate, the QRS amplitude or width, or the noise level (|r| <= 0.3 over the
-records).
+on under half, so no PR is printed), QRS -4.3 +- 13.6 (105), QT -6.1 +- 29.8 (103). A few
+records with gross errors make most of the PR and QT SDs (1.48 x the median absolute deviation:
+PR 5.9, QT 17.8 ms; the list below and the limits name them); the QRS errors are broad rather
+than gross (11.8 ms), and do not follow the heart rate, the QRS amplitude or width, or the noise
+level (|r| <= 0.3 over the records).
 
 The means are within the IEC 60601-2-25 limits for automated intervals (+-10 ms for PR and QRS,
 +-25 ms for QT), and so are the SDs of PR and QT (limits 15 and 30 ms); that of QRS is not
