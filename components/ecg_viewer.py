@@ -74,6 +74,7 @@ RHYTHM_COLOURS = {
     "Heart block": "#1565c0",
     "Other": "#546e7a",
     "Noise": "#9e9e9e",
+    "VF/VT": "#b71c1c",  # the validated VF/VT call, shown where the rhythm names are not
 }
 # No plotly template (see browser_figure); the one style of the default template that shows.
 PLAIN_STYLE = {"template": "none", "font": {"color": "#2a3f5f"}}
@@ -410,7 +411,7 @@ def _bands(analysis: dict, x_range) -> tuple[list[dict], list[dict]]:
             }
         )
         labels.append(_band_label((start + end) / 2, f"unusable: {reason or 'poor signal'}", "#555"))
-    for episode in (analysis.get("rhythm") or {}).get("episodes") or []:
+    for episode in shown_episodes(analysis):
         start, end = episode["start_s"], episode["end_s"]
         if end < x_range[0] or start > x_range[1]:
             continue
@@ -479,7 +480,7 @@ def overview_figure(analysis: dict, x_range: tuple[float, float] | None = None) 
             yaxis="y",
         )
     )
-    episodes = (analysis.get("rhythm") or {}).get("episodes") or []
+    episodes = shown_episodes(analysis)
     for label in dict.fromkeys(e["label"] for e in episodes):
         mine = [e for e in episodes if e["label"] == label]
         figure.add_trace(
@@ -527,7 +528,7 @@ def overview_figure(analysis: dict, x_range: tuple[float, float] | None = None) 
     )
     if not episodes:
         figure.add_annotation(
-            text="rhythm not classified",
+            text=_no_episodes_text(analysis),
             x=duration / 2,
             y=0.12,
             xref="x",
@@ -561,11 +562,26 @@ def clock(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+def shown_episodes(analysis: dict) -> list[dict]:
+    """The episodes the viewer shows: the rhythm's, or where only the VF/VT call is validated,
+    its VF/VT episodes (``analysis["vf_vt"]``, label "VF/VT")."""
+    rhythm = analysis.get("rhythm")
+    if rhythm:
+        return rhythm.get("episodes") or []
+    return (analysis.get("vf_vt") or {}).get("episodes") or []
+
+
+def _no_episodes_text(analysis: dict) -> str:
+    if not analysis.get("rhythm") and analysis.get("vf_vt"):
+        return "no VF/VT called; other rhythms not classified"
+    return "the rhythm was not classified"
+
+
 def episode_options(analysis: dict) -> list[dict]:
     """'VT, 9:38–10:33, 0.94' per episode; the value is where to jump (its start, s)."""
-    episodes = (analysis.get("rhythm") or {}).get("episodes") or []
+    episodes = shown_episodes(analysis)
     if not episodes:
-        return [{"label": "None: the rhythm was not classified.", "value": -1, "disabled": True}]
+        return [{"label": f"None: {_no_episodes_text(analysis)}.", "value": -1, "disabled": True}]
     return [
         {
             "label": f"{e['label']}, {clock(e['start_s'])}–{clock(e['end_s'])}, {e['probability']:.2f}",

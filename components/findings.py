@@ -10,7 +10,7 @@ import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import dcc, html
 
-from components.ecg_viewer import RHYTHM_COLOURS
+from components.ecg_viewer import RHYTHM_COLOURS, clock
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,10 @@ def rhythm_section(analysis: dict) -> html.Div:
     if not rhythm:
         reason = analysis.get("rhythm_reason") or "no classifier result."
         return html.Div(
-            dbc.Alert(f"Rhythm not classified: {reason}", color="secondary", className="py-2 mb-2"),
+            [
+                *vf_vt_block(analysis.get("vf_vt")),
+                dbc.Alert(f"Rhythm not classified: {reason}", color="secondary", className="py-2 mb-2"),
+            ],
             id="findings-rhythm",
         )
     probabilities = rhythm.get("probabilities") or {}
@@ -138,6 +141,40 @@ def rhythm_section(analysis: dict) -> html.Div:
         ],
         id="findings-rhythm",
     )
+
+
+def vf_vt_block(call: dict | None) -> list:
+    """The validated VF/VT call, where the rhythm names are not in use: its episodes (a red
+    alert, each to be confirmed on the trace) or that no window was called VF/VT."""
+    if not call:
+        return []
+    windows = len(call.get("windows") or [])
+    episodes = call.get("episodes") or []
+    rule = f"{call.get('rule', 'VF/VT call')}, validated on unseen patients"
+    if not episodes:
+        return [
+            dbc.Alert(
+                [html.Strong("No VF/VT"), f" in any of the {windows} 10-s windows ({rule})."],
+                color="success",
+                className="py-2 mb-2",
+                id="findings-vf-vt",
+            )
+        ]
+    listed = [
+        html.Li(f"{clock(e['start_s'])}–{clock(e['end_s'])}, p = {e['probability']:.2f}") for e in episodes
+    ]
+    return [
+        dbc.Alert(
+            [
+                html.Strong(f"VF/VT called in {call.get('windows_called', 0)} of {windows} windows"),
+                html.Span(f" ({rule}); confirm on the trace:"),
+                html.Ul(listed, className="mb-0 small"),
+            ],
+            color="danger",
+            className="py-2 mb-2",
+            id="findings-vf-vt",
+        )
+    ]
 
 
 def findings_panel(analysis: dict, *, sex: str | None, risk: RiskSummary | None) -> html.Div:

@@ -128,9 +128,9 @@ def rhythm_classifier():
 
 @lru_cache(maxsize=1)
 def monitor_shock_advisory():
-    """The CNN's VF/VT call for the monitor's alarm (`pipeline.rhythm_cnn.ShockAdvisory`), loaded
-    once per process; None when no model is installed or its card does not validate the call on
-    unseen patients (its three shock-advisory bars)."""
+    """The CNN's VF/VT call (`pipeline.rhythm_cnn.ShockAdvisory`) for the monitor's alarm and the
+    analyses (`vf_vt_call`), loaded once per process; None when no model is installed or its card
+    does not validate the call on unseen patients (its three shock-advisory bars)."""
     try:
         from pipeline.rhythm_cnn import DEFAULT_MODEL_PATH, shock_advisory
     except ImportError:
@@ -142,6 +142,13 @@ def monitor_shock_advisory():
     except Exception:  # a broken weights file or a missing TensorFlow must not stop the monitor
         log.exception("the VF/VT call could not be loaded; the monitor raises no VF/VT alarm")
         return None
+
+
+def vf_vt_call():
+    """The VF/VT call an analysis reports (`pipeline.analysis.analyze`'s ``vf_vt``): the
+    validated `monitor_shock_advisory`, where the rhythm names are not in use (where they are,
+    the rhythm says VF or VT itself); None otherwise."""
+    return None if rhythm_classifier() is not None else monitor_shock_advisory()
 
 
 # --- Step 1: in the request -----------------------------------------------------------------
@@ -314,6 +321,7 @@ def run_analysis(
             ecg,
             classifier=rhythm_classifier(),
             unclassified_reason=rhythm_unclassified_reason(),
+            vf_vt=vf_vt_call(),
             progress=step,
         )
         analysis_dict = analysis.to_dict()

@@ -11,7 +11,9 @@ prints its error and the others still run; the exit status is 1 when any failed,
 The rhythm comes from the shipped CNN (`pipeline.rhythm_cnn`), loaded once for all PATHs, only
 when its model card records that it passed its validation on unseen patients (``--rhythm
 validated``, the default; otherwise the JSON says why the rhythm was not classified).
-``--rhythm any`` uses the model regardless, for research; ``--rhythm off`` skips it.
+``--rhythm any`` uses the model regardless, for research; ``--rhythm off`` skips it. Where the
+card validates the model's VF/VT call but not its rhythm names, the default reports that call
+per window (JSON ``"vf_vt"``; "VF/VT in N of M windows" in the summary line).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = Path(args.out) if args.out else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-    classifier, unclassified_reason = _rhythm_classifier(args.rhythm)
+    classifier, unclassified_reason, vf_vt = _rhythm_classifier(args.rhythm)
     failed = 0
     written: set[str] = set()
     for path in args.paths:
@@ -52,6 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 lead=args.lead,
                 classifier=classifier,
                 unclassified_reason=unclassified_reason,
+                vf_vt=vf_vt,
                 line_hz=args.line_hz,
             )
         except EcgError as error:
@@ -75,11 +78,13 @@ def summary_line(analysis: Analysis) -> str:
 
     hr = analysis.heart_rate
     iv = analysis.intervals
-    rhythm = (
-        f"rhythm {analysis.rhythm.label} {analysis.rhythm.confidence:.2f}"
-        if analysis.rhythm is not None
-        else "rhythm not classified"
-    )
+    if analysis.rhythm is not None:
+        rhythm = f"rhythm {analysis.rhythm.label} {analysis.rhythm.confidence:.2f}"
+    elif analysis.vf_vt is not None:
+        called, windows = analysis.vf_vt.windows_called, len(analysis.vf_vt.windows)
+        rhythm = f"VF/VT in {called} of {windows} windows; other rhythms not classified"
+    else:
+        rhythm = "rhythm not classified"
     return (
         f"{analysis.record}: lead {analysis.lead}, {analysis.duration_s:.1f} s, "
         f"{len(analysis.r_peaks)} beats, "
@@ -91,17 +96,23 @@ def summary_line(analysis: Analysis) -> str:
 
 
 def _rhythm_classifier(choice: str):
-    """The classifier to use and, when there is none, why: see the module docstring."""
+    """The classifier to use, when there is none why, and the validated VF/VT call in its place
+    where there is one: see the module docstring."""
     if choice == "off":
-        return None, "The rhythm was not classified (--rhythm off)."
-    from pipeline.rhythm_cnn import DEFAULT_MODEL_PATH, CnnRhythmClassifier, validation_shortfall
+        return None, "The rhythm was not classified (--rhythm off).", None
+    from pipeline.rhythm_cnn import (
+        DEFAULT_MODEL_PATH,
+        CnnRhythmClassifier,
+        shock_advisory,
+        validation_shortfall,
+    )
 
     if not DEFAULT_MODEL_PATH.exists():
-        return None, None
+        return None, None, None
     shortfall = validation_shortfall()
     if shortfall is not None and choice == "validated":
-        return None, shortfall
-    return CnnRhythmClassifier.load(DEFAULT_MODEL_PATH), None
+        return None, shortfall, shock_advisory(DEFAULT_MODEL_PATH)
+    return CnnRhythmClassifier.load(DEFAULT_MODEL_PATH), None, None
 
 
 def _output_name(record: str, taken: set[str]) -> str:

@@ -14,7 +14,9 @@ The steps run in the order a cardiologist reads a strip, each a function of its 
 5. ``hrv``: heart rate and heart-rate variability from normal-to-normal intervals
    (`pipeline.hrv`).
 6. ``rhythm``: the rhythm classifier over 10-s windows, when one is given; without one the
-   rhythm is ``None`` and `Analysis.rhythm_reason` says why.
+   rhythm is ``None`` and `Analysis.rhythm_reason` says why. Where only the model's VF/VT call
+   is validated (`pipeline.rhythm_cnn.ShockAdvisory`, given as ``vf_vt``), `Analysis.vf_vt`
+   says which windows it calls VF/VT (JSON ``"vf_vt"``), the rhythm names staying unshown.
 
 The analysed lead is the one named by ``lead`` (any case), else the lead closest to lead II
 (`pipeline.ecg.Ecg.lead_closest_to_ii`).
@@ -42,7 +44,7 @@ from pipeline.hrv import HeartRate, Hrv, heart_rate_series, heart_rate_summary, 
 from pipeline.intervals import BeatIntervals, IntervalSummary, intervals_per_beat, intervals_summary
 from pipeline.qrs import RPeaks, detect_r_peaks
 from pipeline.quality import QualityWindow, signal_quality
-from pipeline.rhythm import Rhythm, RhythmClassifier
+from pipeline.rhythm import VF_VT_LABEL, Rhythm, RhythmClassifier, VfVtCall, VfVtCaller
 from pipeline.rhythm_features import RecordingBeats
 from pipeline.validate import ecg_validate
 
@@ -77,6 +79,8 @@ class Analysis:
         quality: one `QualityWindow` per 10 s of the analysed lead.
         rhythm: the rhythm call, or None with ``rhythm_reason`` saying why.
         timings_s: seconds per step, by step name.
+        vf_vt: where the rhythm names are not validated but the model's VF/VT call is, that
+            call per window and its episodes; else None.
     """
 
     record: str
@@ -99,6 +103,7 @@ class Analysis:
     rhythm: Rhythm | None
     rhythm_reason: str | None
     timings_s: dict[str, float]
+    vf_vt: VfVtCall | None = None
 
     @property
     def usable_fraction(self) -> float:
@@ -161,6 +166,7 @@ class Analysis:
             "usable_fraction": round(self.usable_fraction, 4),
             "rhythm": None if self.rhythm is None else _rhythm_dict(self.rhythm),
             "rhythm_reason": self.rhythm_reason,
+            "vf_vt": None if self.vf_vt is None else _vf_vt_dict(self.vf_vt),
             "beats": {
                 "ectopic": self.ectopic.tolist(),
                 "usable": self.usable_beat.tolist(),
@@ -190,6 +196,7 @@ def analyze(
     lead: str | None = None,
     classifier: RhythmClassifier | None = None,
     unclassified_reason: str | None = None,
+    vf_vt: VfVtCaller | None = None,
     line_hz: float = 50.0,
     progress: ProgressCallback | None = None,
 ) -> Analysis:
@@ -203,6 +210,9 @@ def analyze(
         classifier: the rhythm classifier; None leaves the rhythm unclassified.
         unclassified_reason: what `Analysis.rhythm_reason` says when ``classifier`` is None
             (default `NO_CLASSIFIER_REASON`), e.g. that the model has not passed validation.
+        vf_vt: the validated VF/VT call (`pipeline.rhythm_cnn.ShockAdvisory`), used where
+            ``classifier`` is None: where a model's card validates that call but not its
+            rhythm names, the analysis still says where VF/VT was called (`Analysis.vf_vt`).
         line_hz: the power-line frequency to notch out (50 or 60 Hz).
         progress: called as each step starts (see `ProgressCallback`).
 
@@ -243,12 +253,14 @@ def analyze(
         irregular = beat_classes.irregular_rhythm
         hrv = hrv_measure(peaks.samples, ecg.fs, ectopic=ectopic, include=usable_beat, irregular=irregular)
     with step("rhythm"):
+        beats = RecordingBeats.of(peaks, ectopic, per_beat.pr_ms)
         rhythm = (
+            None if classifier is None else classifier.classify(lead_mv, ecg.fs, lead=lead_name, beats=beats)
+        )
+        vf_vt_call = (
             None
-            if classifier is None
-            else classifier.classify(
-                lead_mv, ecg.fs, lead=lead_name, beats=RecordingBeats.of(peaks, ectopic, per_beat.pr_ms)
-            )
+            if classifier is not None or vf_vt is None
+            else vf_vt.recording_call(lead_mv, ecg.fs, lead=lead_name, beats=beats)
         )
     report("done", 1.0)
 
@@ -272,6 +284,7 @@ def analyze(
         quality=quality,
         rhythm=rhythm,
         rhythm_reason=None if classifier is not None else (unclassified_reason or NO_CLASSIFIER_REASON),
+        vf_vt=vf_vt_call,
         timings_s=timings,
     )
 
@@ -327,6 +340,29 @@ def _rhythm_dict(rhythm: Rhythm) -> dict:
                 "probability": round(float(e.probability), 4),
             }
             for e in rhythm.episodes
+        ],
+    }
+
+
+def _vf_vt_dict(call: VfVtCall) -> dict:
+    return {
+        "label": VF_VT_LABEL,
+        "rule": f"VF/VT where P(VF) + P(VT) >= {call.threshold:g} in a 10-s window",
+        "threshold": call.threshold,
+        "lead": call.lead,
+        "windows": [
+            {"start_s": round(start, 3), "end_s": round(end, 3), "probability": round(float(p), 4)}
+            for start, end, p in call.windows
+        ],
+        "windows_called": call.windows_called,
+        "episodes": [
+            {
+                "start_s": round(e.start_s, 3),
+                "end_s": round(e.end_s, 3),
+                "label": e.label,
+                "probability": round(float(e.probability), 4),
+            }
+            for e in call.episodes
         ],
     }
 

@@ -42,6 +42,7 @@ EPISODE_COLOURS = {
     "Heart block": "#c9d7ff",
     "Other": "#d9d9d9",
     "Noise": "#e8e8e8",
+    "VF/VT": "#ff9c9c",  # the validated VF/VT call (pipeline.analysis), where the names are not
 }
 UNUSABLE = "#bdbdbd"
 

@@ -198,6 +198,22 @@ def _rhythm(report: dict, analysis: dict | None) -> dict:
     return {
         "classified": False,
         "reason": reason or "no rhythm classification is stored with this report.",
+        "vf_vt": _vf_vt((analysis or {}).get("vf_vt")),
+    }
+
+
+def _vf_vt(call: dict | None) -> dict | None:
+    """The validated VF/VT call where the rhythm names are not in use (`pipeline.analysis`)."""
+    if not call:
+        return None
+    return {
+        "rule": call.get("rule", "VF/VT call"),
+        "windows": len(call.get("windows") or []),
+        "called": int(call.get("windows_called") or 0),
+        "episodes": [
+            {"span": f"{_clock(e['start_s'])}–{_clock(e['end_s'])}", "probability": f"{e['probability']:.0%}"}
+            for e in call.get("episodes") or []
+        ],
     }
 
 
@@ -322,7 +338,8 @@ def strips(analysis: dict | None, signal_mv: np.ndarray | None, fs: float | None
     ]
     analysed = (analysis or {}).get("lead")
     index = names.index(analysed) if analysed in names else 0
-    rhythm = (analysis or {}).get("rhythm") or {}
+    # The rhythm's episodes, or where only the VF/VT call is validated its VF/VT episodes.
+    rhythm = (analysis or {}).get("rhythm") or (analysis or {}).get("vf_vt") or {}
     unusable = [
         (w["start_s"], w["end_s"]) for w in (analysis or {}).get("quality") or [] if not w.get("usable")
     ]

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 # The exact class names of ARCHITECTURE.md, in the order the model card lists them.
 RHYTHM_CLASSES: tuple[str, ...] = ("Normal", "SVT", "AF", "VF", "VT", "Heart block", "Other", "Noise")
+# The label of the one VF-or-VT call (`VfVtCall`), as a bedside monitor's "VFib/VTach" alarm.
+VF_VT_LABEL = "VF/VT"
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,41 @@ class Rhythm:
     windows: tuple[RhythmWindow, ...]
     episodes: tuple[RhythmEpisode, ...]
     lead: str
+
+
+@dataclass(frozen=True)
+class VfVtCall:
+    """The VF/VT call over a recording: each 10-s window called VF/VT or not, where the model's
+    card validates that call on its own (`pipeline.rhythm_cnn.ShockAdvisory`) while its rhythm
+    names are not validated. VF and VT are one call, as a bedside monitor's "VFib/VTach" alarm.
+
+    Attributes:
+        threshold: a window is VF/VT where P(VF) + P(VT) reaches it (the card's).
+        windows: per window (start_s, end_s, P(VF) + P(VT)), in time order.
+        episodes: consecutive windows called VF/VT, label ``"VF/VT"``, probability the mean
+            P(VF) + P(VT) over them; the boundaries lie halfway between the centres of the first
+            and last called window and their uncalled neighbours (as `Rhythm` episodes).
+        lead: the lead that was classified.
+    """
+
+    threshold: float
+    windows: tuple[tuple[float, float, float], ...]
+    episodes: tuple[RhythmEpisode, ...]
+    lead: str
+
+    @property
+    def windows_called(self) -> int:
+        return sum(p >= self.threshold for _, _, p in self.windows)
+
+
+class VfVtCaller(Protocol):
+    """What the analysis needs of the validated VF/VT call (the CNN's, or a test double)."""
+
+    def recording_call(
+        self, lead_mv: np.ndarray, fs: float, *, lead: str, beats: RecordingBeats | None = None
+    ) -> VfVtCall:
+        """The VF/VT call of every 10-s window of one lead (1-D, mV) sampled at ``fs`` Hz."""
+        ...
 
 
 class RhythmClassifier(Protocol):

@@ -53,7 +53,7 @@ import numpy as np
 from scipy.ndimage import median_filter
 
 from pipeline.errors import EcgSignalError, EcgTooShortError
-from pipeline.rhythm import RHYTHM_CLASSES, Rhythm, RhythmEpisode, RhythmWindow
+from pipeline.rhythm import RHYTHM_CLASSES, VF_VT_LABEL, Rhythm, RhythmEpisode, RhythmWindow, VfVtCall
 from pipeline.rhythm_dataset import DEFAULT_STRIDE_S, TARGET_FS_HZ, WINDOW_S, lead_windows
 from pipeline.rhythm_features import (
     N_RR_FEATURES,
@@ -164,6 +164,30 @@ class ShockAdvisory:
         rhythm = self.classifier.classify(lead_mv, fs, lead=lead)
         probability = shock_probability(rhythm.probabilities)
         return probability >= self.threshold, probability, rhythm
+
+    def recording_call(
+        self, lead_mv: np.ndarray, fs: float, *, lead: str, beats: RecordingBeats | None = None
+    ) -> VfVtCall:
+        """The VF/VT call of each 10-s window of a recording (`pipeline.rhythm.VfVtCall`): the
+        windows of `CnnRhythmClassifier.classify`, each called on its own (no smoothing: the
+        call the card validated is the window's).
+
+        Raises what `CnnRhythmClassifier.classify` raises."""
+        rhythm = self.classifier.classify(lead_mv, fs, lead=lead, beats=beats)
+        windows = tuple((w.start_s, w.end_s, shock_probability(w.probabilities)) for w in rhythm.windows)
+        called = np.array([p >= self.threshold for _, _, p in windows], dtype=bool)
+        centres = np.array([(start + end) / 2 for start, end, _ in windows])
+        duration_s = lead_mv.size / float(fs)
+        episodes = []
+        for run in np.split(np.arange(called.size), np.flatnonzero(np.diff(called)) + 1):
+            if run.size == 0 or not called[run[0]]:
+                continue
+            first, last = int(run[0]), int(run[-1])
+            start = 0.0 if first == 0 else float((centres[first - 1] + centres[first]) / 2)
+            end = duration_s if last == called.size - 1 else float((centres[last] + centres[last + 1]) / 2)
+            probability = float(np.mean([windows[i][2] for i in run]))
+            episodes.append(RhythmEpisode(start, end, VF_VT_LABEL, probability))
+        return VfVtCall(self.threshold, windows, tuple(episodes), lead)
 
 
 def shock_probability(probabilities: dict[str, float]) -> float:

@@ -111,3 +111,37 @@ def test_episodes_and_unusable_stretches():
     assert episode_options(analysis) == [{"label": "VT, 12:03–12:09, 0.94", "value": 723.0}]
     assert episode_options({"rhythm": None})[0]["disabled"]
     assert clock(3725) == "1:02:05"
+
+
+def test_where_only_the_vf_vt_call_is_validated_its_episodes_are_shown():
+    from components.ecg_viewer import overview_figure
+    from components.findings import rhythm_section
+
+    episode = {"start_s": 62.5, "end_s": 72.5, "label": "VF/VT", "probability": 0.77}
+    windows = [{"start_s": 5.0 * k, "end_s": 5.0 * k + 10, "probability": 0.1} for k in range(59)]
+    call = {"rule": "VF/VT where P(VF) + P(VT) >= 0.5 in a 10-s window", "threshold": 0.5}
+    analysis = {
+        "duration_s": 300.0,
+        "quality": [],
+        "heart_rate_trend": {"time_s": [], "bpm": []},
+        "rhythm": None,
+        "rhythm_reason": "The rhythm model has not yet passed its validation.",
+        "vf_vt": {**call, "windows": windows, "windows_called": 1, "episodes": [episode]},
+    }
+
+    assert episode_options(analysis) == [{"label": "VF/VT, 1:02–1:12, 0.77", "value": 62.5}]
+    overview = overview_figure(analysis, (0.0, 10.0))
+    assert [trace.name for trace in overview.data if trace.y is not None and "rhythm" in trace.y] == ["VF/VT"]
+    section = str(rhythm_section(analysis))
+    assert "VF/VT called in 1 of 59 windows" in section and "1:02–1:12, p = 0.77" in section
+    assert "Rhythm not classified: The rhythm model has not yet passed" in section
+
+    quiet = {**analysis, "vf_vt": {**call, "windows": windows, "windows_called": 0, "episodes": []}}
+    assert episode_options(quiet)[0] == {
+        "label": "None: no VF/VT called; other rhythms not classified.",
+        "value": -1,
+        "disabled": True,
+    }
+    assert "No VF/VT" in str(rhythm_section(quiet)) and "any of the 59 10-s windows" in str(
+        rhythm_section(quiet)
+    )

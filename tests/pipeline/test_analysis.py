@@ -205,3 +205,35 @@ def test_the_classifier_gets_the_analysis_own_beats_with_their_p_waves(mitdb_100
     assert spy.beats.pr_s.shape == spy.beats.times_s.shape
     assert np.mean(np.isfinite(spy.beats.pr_s)) > 0.9
     assert 0.12 < np.nanmedian(spy.beats.pr_s) < 0.22  # a normal adult PR interval
+
+
+class _FixedVfVt:
+    """A VF/VT call with one called window, 10-20 s: tests the plumbing, not a model."""
+
+    seen_beats = None
+
+    def recording_call(self, lead_mv, fs, *, lead, beats=None):
+        from pipeline.rhythm import VfVtCall
+
+        self.seen_beats = beats
+        n = int(lead_mv.size / fs // 10)
+        windows = tuple((10.0 * k, 10.0 * (k + 1), 0.9 if k == 1 else 0.05) for k in range(n))
+        return VfVtCall(0.5, windows, (RhythmEpisode(10.0, 20.0, "VF/VT", 0.9),), lead)
+
+
+def test_a_validated_vf_vt_call_reaches_the_json_where_the_rhythm_names_do_not(mitdb_100):
+    ecg, _, _ = mitdb_100
+    caller = _FixedVfVt()
+
+    result = analyze(ecg, vf_vt=caller, unclassified_reason="names not validated").to_dict()
+
+    assert result["rhythm"] is None and result["rhythm_reason"] == "names not validated"
+    call = result["vf_vt"]
+    assert call["label"] == "VF/VT" and call["threshold"] == 0.5 and call["lead"] == "MLII"
+    assert call["windows_called"] == 1 and len(call["windows"]) == 30
+    assert call["episodes"] == [{"start_s": 10.0, "end_s": 20.0, "label": "VF/VT", "probability": 0.9}]
+    assert caller.seen_beats is not None and caller.seen_beats.times_s.size > 300  # the analysis's beats
+    json.dumps(result, allow_nan=False)
+    # With validated rhythm names the rhythm says VF or VT itself: no separate call.
+    assert analyze(ecg, classifier=_FixedRhythm(), vf_vt=_FixedVfVt()).to_dict()["vf_vt"] is None
+    assert analyze(ecg).to_dict()["vf_vt"] is None

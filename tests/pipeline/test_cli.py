@@ -66,5 +66,11 @@ def test_the_rhythm_is_only_called_by_a_validated_model(tmp_path, capsys):
         assert result["rhythm"]["label"] and result["rhythm_reason"] is None
     else:
         assert result["rhythm"] is None and result["rhythm_reason"] == shortfall
+    # Where only the VF/VT call is validated, it is reported on its own; sel100 is sinus rhythm.
+    if shortfall is not None and validation_shortfall(scope="shock_advisory") is None:
+        assert result["vf_vt"]["windows_called"] == 0 and len(result["vf_vt"]["windows"]) == 179
+        assert "VF/VT in 0 of 179 windows; other rhythms not classified" in capsys.readouterr().out
+    else:
+        assert result["vf_vt"] is None
     off = json.loads((tmp_path / "off" / "sel100.json").read_text())
-    assert off["rhythm"] is None and "--rhythm off" in off["rhythm_reason"]
+    assert off["rhythm"] is None and "--rhythm off" in off["rhythm_reason"] and off["vf_vt"] is None

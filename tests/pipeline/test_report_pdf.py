@@ -203,6 +203,23 @@ def test_missing_measurements_print_not_measured(recording, tmp_path):
 
 
 @needs_poppler
+def test_the_validated_vf_vt_call_is_printed_where_the_rhythm_names_are_not(recording, tmp_path):
+    analysis, *_ = recording
+    windows = [{"start_s": 5.0 * k, "end_s": 5.0 * k + 10, "probability": 0.1} for k in range(59)]
+    call = {"rule": "VF/VT where P(VF) + P(VT) >= 0.5 in a 10-s window", "threshold": 0.5, "windows": windows}
+    episode = {"start_s": 62.5, "end_s": 72.5, "label": "VF/VT", "probability": 0.77}
+    called = analysis | {"rhythm": None, "vf_vt": {**call, "windows_called": 1, "episodes": [episode]}}
+
+    text = pdf_text(clinician_report_pdf(report_fields(), called), tmp_path)
+
+    assert "VF/VT called in 1 of 59 10-s windows" in " ".join(text.split())
+    assert "0:01:02.5–0:01:12.5" in text and "77%" in text and "Rhythm not classified" in text
+    quiet = analysis | {"rhythm": None, "vf_vt": {**call, "windows_called": 0, "episodes": []}}
+    text = pdf_text(clinician_report_pdf(report_fields(), quiet), tmp_path, "quiet.pdf")
+    assert "No VF/VT in any of the 59 10-s windows" in " ".join(text.split())
+
+
+@needs_poppler
 def test_long_notes_wrap_and_continue_onto_the_next_page(tmp_path):
     words = " ".join(f"observation{i}" for i in range(2500))
     notes = f"{words}\n{'x' * 3000} END-OF-NOTES"  # one unbreakable 3000-character word too
