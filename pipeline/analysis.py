@@ -44,7 +44,7 @@ from pipeline.hrv import HeartRate, Hrv, heart_rate_series, heart_rate_summary, 
 from pipeline.intervals import BeatIntervals, IntervalSummary, intervals_per_beat, intervals_summary
 from pipeline.qrs import RPeaks, detect_r_peaks
 from pipeline.quality import QualityWindow, signal_quality
-from pipeline.rhythm import VF_VT_LABEL, Rhythm, RhythmClassifier, VfVtCall, VfVtCaller
+from pipeline.rhythm import VF_VT_LABEL, Rhythm, RhythmClassifier, RhythmEpisode, VfVtCall, VfVtCaller
 from pipeline.rhythm_features import RecordingBeats
 from pipeline.validate import ecg_validate
 
@@ -332,15 +332,7 @@ def _rhythm_dict(rhythm: Rhythm) -> dict:
             }
             for w in rhythm.windows
         ],
-        "episodes": [
-            {
-                "start_s": round(e.start_s, 3),
-                "end_s": round(e.end_s, 3),
-                "label": e.label,
-                "probability": round(float(e.probability), 4),
-            }
-            for e in rhythm.episodes
-        ],
+        "episodes": _episodes_list(rhythm.episodes),
     }
 
 
@@ -355,16 +347,20 @@ def _vf_vt_dict(call: VfVtCall) -> dict:
             for start, end, p in call.windows
         ],
         "windows_called": call.windows_called,
-        "episodes": [
-            {
-                "start_s": round(e.start_s, 3),
-                "end_s": round(e.end_s, 3),
-                "label": e.label,
-                "probability": round(float(e.probability), 4),
-            }
-            for e in call.episodes
-        ],
+        "episodes": _episodes_list(call.episodes),
     }
+
+
+def _episodes_list(episodes: tuple[RhythmEpisode, ...]) -> list[dict]:
+    return [
+        {
+            "start_s": round(e.start_s, 3),
+            "end_s": round(e.end_s, 3),
+            "label": e.label,
+            "probability": round(float(e.probability), 4),
+        }
+        for e in episodes
+    ]
 
 
 def _rounded(value: float | None, digits: int) -> float | None:
