@@ -14,7 +14,8 @@ the last 10 s of the bed's buffer:
 * heart rate — from the R peaks (pipeline.qrs) of the last 10 s; "HR high/low" when outside
   the bed's limits;
 * asystole — no QRS for ≥ 4 s while the lead is on;
-* rhythm — the CNN over the last 10 s, every 2 s. Its VF/VT call (P(VF) + P(VT) at or above
+* rhythm — the CNN over the last 10 s, every second (`RHYTHM_EVERY_S`: at every check; every 2 s
+  before, which left the VF/VT alarm up to a second later). Its VF/VT call (P(VF) + P(VT) at or above
   the threshold of its card: `pipeline.rhythm_cnn.ShockAdvisory`) raises the one "VF/VT" alarm,
   as bedside monitors raise one "VFib/VTach" alarm: the model tells VF from VT poorly, the two
   from every other rhythm well. The call is used once the model's card validates it on unseen
