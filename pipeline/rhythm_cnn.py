@@ -3,7 +3,15 @@
 `CnnRhythmClassifier` implements `pipeline.rhythm.RhythmClassifier` with the shipped model
 (``pipeline/models/rhythm_cnn.keras``, its card beside it). `CnnRhythmClassifier.load` reads a
 model once per path and keeps it (the only global of the pipeline: the loaded model), and
-imports TensorFlow only then, so importing the pipeline stays fast.
+imports its runtime only then, so importing the pipeline stays fast.
+
+Two runtimes, one model: training and evaluation use Keras on TensorFlow; the app runs the same
+weights exported to ONNX (``rhythm_cnn.onnx`` beside the ``.keras``, written by
+`pipeline.train`; `load` prefers it) with ONNX Runtime. The app's analyses run in background
+jobs that are forked from the server process, and TensorFlow's runtime does not survive a
+fork: a job that used the model after the server had (the monitor classifies in the server)
+hung for good. An ONNX Runtime session is made in each process that uses it (`_OnnxForward`);
+the two runtimes give the same probabilities (tests/pipeline/test_rhythm_cnn.py).
 
 What `CnnRhythmClassifier.classify` does with a lead of any rate and length:
 
@@ -64,6 +72,8 @@ from pipeline.rhythm_features import (
 )
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent / "models" / "rhythm_cnn.keras"
+# The same model exported to ONNX (`export_onnx`): what `CnnRhythmClassifier.load` runs when present.
+ONNX_MODEL_PATH = DEFAULT_MODEL_PATH.with_suffix(".onnx")
 # The model card beside it: what the model is and how it did on unseen subjects.
 DEFAULT_CARD_PATH = DEFAULT_MODEL_PATH.with_name("rhythm_cnn.card.json")
 # The VF/VT call (`ShockAdvisory`): VF or VT together more probable than every other rhythm together.
@@ -80,11 +90,16 @@ class CnnRhythmClassifier:
     """The rhythm of one lead from the CNN (see the module docstring); build it with `load`."""
 
     def __init__(self, model: Any, *, path: str | os.PathLike[str] | None = None) -> None:
-        """Wrap a loaded Keras ``model`` (input windows x 2500, output windows x 8 probabilities)."""
+        """Wrap a loaded Keras ``model`` (inputs windows x 2500 and their RR features, output
+        windows x 8 probabilities), or an ONNX model file's `_OnnxForward`."""
+        self.path = None if path is None else Path(path)
+        if isinstance(model, _OnnxForward):
+            self.model = None
+            self._forward = model
+            return
         import tensorflow as tf
 
         self.model = model
-        self.path = None if path is None else Path(path)
         self._forward = tf.function(
             lambda x, rr: model([x, rr], training=False),
             input_signature=[
@@ -95,8 +110,14 @@ class CnnRhythmClassifier:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str] = DEFAULT_MODEL_PATH) -> CnnRhythmClassifier:
-        """The classifier of the model at ``path`` (default: the shipped one), loaded once per path."""
-        return _loaded(str(Path(path).resolve()))
+        """The classifier of the model at ``path`` (default: the shipped one), loaded once per
+        path: a ``.onnx`` file with ONNX Runtime; a ``.keras`` file with its ``.onnx`` export
+        beside it (`export_onnx`) through that export, else with Keras."""
+        resolved = Path(path).resolve()
+        onnx = resolved.with_suffix(".onnx")
+        if resolved.suffix == ".keras" and onnx.is_file():
+            resolved = onnx
+        return _loaded(str(resolved))
 
     def window_probabilities(self, windows: np.ndarray, rr: np.ndarray | None = None) -> np.ndarray:
         """Class probabilities of normalised windows (windows x 2500), in one graph call; float64.
@@ -290,9 +311,52 @@ def _bar_limit_pct(text: str) -> float | None:
 
 @functools.lru_cache(maxsize=4)
 def _loaded(path: str) -> CnnRhythmClassifier:
+    if path.endswith(".onnx"):
+        return CnnRhythmClassifier(_OnnxForward(path), path=path)
     import keras
 
     return CnnRhythmClassifier(keras.models.load_model(path, compile=False), path=path)
+
+
+class _OnnxForward:
+    """The model of an ONNX file as a function (windows, rr) -> probabilities, through an ONNX
+    Runtime session made in the process that calls it: a session, like TensorFlow's runtime,
+    does not survive fork(), so a background job forked from the server makes its own (a few
+    milliseconds) instead of using the server's. One thread per session: the monitor runs it
+    in the web server beside the other requests, and a 30-min record's 359 windows take about
+    0.1-0.3 s on one thread."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._session: Any = None
+        self._pid: int | None = None
+
+    def __call__(self, windows: np.ndarray, rr: np.ndarray) -> np.ndarray:
+        session = self._session_here()
+        names = [node.name for node in session.get_inputs()]  # the Keras inputs' order: windows, rr
+        return session.run(None, dict(zip(names, (windows, rr), strict=True)))[0]
+
+    def _session_here(self) -> Any:
+        if self._session is None or self._pid != os.getpid():
+            import onnxruntime
+
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = 1
+            options.inter_op_num_threads = 1
+            self._session = onnxruntime.InferenceSession(
+                self.path, options, providers=["CPUExecutionProvider"]
+            )
+            self._pid = os.getpid()
+        return self._session
+
+
+def export_onnx(model: Any, path: str | os.PathLike[str]) -> Path:
+    """Write a Keras rhythm model to ``path`` as ONNX (what the app runs, see the module
+    docstring); the model is called once first, as Keras' exporter needs."""
+    windows = np.zeros((1, INPUT_SAMPLES), dtype=np.float32)
+    model([windows, np.zeros((1, N_RR_FEATURES), dtype=np.float32)], training=False)
+    model.export(str(path), format="onnx", verbose=False)
+    return Path(path)
 
 
 def recording_windows(

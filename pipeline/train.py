@@ -65,7 +65,8 @@ What one training run does (`model_trained`):
    on 2 CPU cores (x86-64 with AVX-512).
 
 `python -m pipeline.train` then writes ``rhythm_cnn.keras`` (the Keras 3 format: architecture
-and weights in one file) and its card, ``rhythm_cnn.card.json`` and ``rhythm_cnn.card.md``:
+and weights in one file), the same model as ``rhythm_cnn.onnx`` (what the app runs with ONNX
+Runtime, `pipeline.rhythm_cnn`) and its card, ``rhythm_cnn.card.json`` and ``rhythm_cnn.card.md``:
 classes, rate, window, the label table, data, split, the cross-validation's metrics (from
 ``--cv-report``, the JSON `pipeline.evaluate` writes), the command, seed, date and library
 versions. ``--card-only --cv-report REPORT --out DIR`` puts a new cross-validation into the card
@@ -109,6 +110,7 @@ from scipy.signal import butter, sosfiltfilt
 
 from pipeline.rhythm import RHYTHM_CLASSES
 from pipeline.rhythm_augment import NoiseBank, noise_class_windows, nstdb_noise_bank, windows_augmented
+from pipeline.rhythm_cnn import export_onnx
 from pipeline.rhythm_dataset import (
     DEFAULT_STRIDE_S,
     TARGET_FS_HZ,
@@ -620,11 +622,14 @@ def inference_model(trained: TrainedModel) -> keras.Model:
 
 
 def model_written(trained: TrainedModel, card: Mapping[str, Any], out_dir: str | os.PathLike[str]) -> Path:
-    """Write the model and its card (JSON + Markdown) into ``out_dir``; returns the model's path."""
+    """Write the model, its ONNX export and its card (JSON + Markdown) into ``out_dir``; returns
+    the model's path."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / MODEL_FILE
-    inference_model(trained).save(path)
+    model = inference_model(trained)
+    model.save(path)
+    export_onnx(model, path.with_suffix(".onnx"))  # what the app runs (pipeline.rhythm_cnn)
     (out / CARD_JSON).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     (out / CARD_MARKDOWN).write_text(card_markdown(card), encoding="utf-8")
     return path

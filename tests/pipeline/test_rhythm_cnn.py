@@ -60,6 +60,54 @@ def test_is_a_rhythm_classifier_loaded_once(classifier):
     assert CnnRhythmClassifier.load() is classifier
 
 
+def test_the_app_runs_the_onnx_export_which_gives_the_keras_models_probabilities(classifier):
+    from pipeline.rhythm_cnn import ONNX_MODEL_PATH, _loaded
+    from pipeline.rhythm_dataset import lead_windows
+    from pipeline.rhythm_features import window_features
+
+    assert classifier.path == ONNX_MODEL_PATH and classifier.model is None  # no TensorFlow
+    keras_model = _loaded(str(DEFAULT_MODEL_PATH))
+    assert keras_model.model is not None
+    for database, record, start_s in (("mitdb", "201", 10.0), ("vfdb", "418", 1500.0), ("mitdb", "107", 0.0)):
+        lead, fs = lead_slice(database, record, start_s, start_s + 60.0)
+        windows, _ = lead_windows(lead, fs)
+        rr = window_features(windows, 250.0)
+        onnx = classifier.window_probabilities(windows, rr)
+        np.testing.assert_allclose(onnx, keras_model.window_probabilities(windows, rr), atol=1e-5)
+        assert onnx.shape == (len(windows), len(RHYTHM_CLASSES))
+
+
+def test_a_background_job_forked_after_the_server_classified_still_classifies(classifier):
+    # The app's analyses run in processes forked from the server, which may have used the model
+    # already (the monitor). With TensorFlow such a child hung for good; with ONNX Runtime it
+    # makes its own session.
+    from multiprocess import Pipe, Process
+
+    lead, fs = lead_slice("mitdb", "201", 10.0, 70.0)
+    expected = classifier.classify(lead, fs, lead="MLII").label
+    receive, send = Pipe(duplex=False)
+
+    def job():
+        send.send(classifier.classify(lead, fs, lead="MLII").label)
+
+    child = Process(target=job)
+    child.start()
+    child.join(60)
+    if child.is_alive():
+        child.kill()
+    assert child.exitcode == 0, "the forked job did not finish within 60 s"
+    assert receive.recv() == expected
+
+
+def test_classifying_with_the_shipped_model_does_not_import_tensorflow():
+    code = (
+        "import sys, numpy as np; from pipeline.rhythm_cnn import CnnRhythmClassifier; "
+        "CnnRhythmClassifier.load().classify(np.random.default_rng(0).normal(0, 0.1, 5000), 250.0, lead='II'); "
+        "sys.exit('tensorflow' in sys.modules or 'keras' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], cwd=REPO).returncode == 0
+
+
 def test_importing_the_pipeline_does_not_import_tensorflow():
     code = (
         "import sys, pipeline.rhythm_cnn, pipeline.rhythm_model, pipeline.train, pipeline.evaluate; "

@@ -11,6 +11,7 @@ import pytest
 
 from pipeline.rhythm import RHYTHM_CLASSES
 from pipeline.rhythm_augment import nstdb_noise_bank
+from pipeline.rhythm_cnn import CnnRhythmClassifier
 from pipeline.rhythm_dataset import rhythm_dataset_built
 from pipeline.rhythm_features import N_RR_FEATURES, RR_FEATURE_NAMES
 from pipeline.train import (
@@ -83,6 +84,10 @@ def test_smoke_training_writes_a_loadable_model_and_its_card(tmp_path, dataset):
     model = keras.models.load_model(out / MODEL_FILE, compile=False)
     p = np.asarray(model.predict_on_batch([dataset.X[:4], dataset.rr[:4]]))
     assert p.shape == (4, len(RHYTHM_CLASSES))
+    # Its ONNX export beside it, what the app runs: the same probabilities.
+    exported = CnnRhythmClassifier.load(out / MODEL_FILE)
+    assert exported.path == (out / MODEL_FILE).with_suffix(".onnx").resolve() and exported.model is None
+    np.testing.assert_allclose(exported.window_probabilities(dataset.X[:4], dataset.rr[:4]), p, atol=1e-5)
     card = json.loads((out / CARD_JSON).read_text(encoding="utf-8"))
     assert card["classes"] == list(RHYTHM_CLASSES)
     assert card["fs_hz"] == 250.0 and card["window_s"] == 10.0
