@@ -154,6 +154,12 @@ def _add_monitor_commands(commands) -> None:
     vf.add_argument(
         "--db", default="../shared/data/physionet/vfdb", help="the database replayed with --held-out"
     )
+    vf.add_argument(
+        "--false-alarms",
+        action="store_true",
+        help="with --held-out: count VF/VT alarms on the strips of --db that hold no VF or VT "
+        "(e.g. --db ../shared/data/physionet/mitdb)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,6 +3,7 @@
     python -m dashboard.bench monitor [--beds 8] [--seconds 60] [--ingest-beds 2] [--out FILE]
     python -m dashboard.bench monitor-vf [--out FILE]
     python -m dashboard.bench monitor-vf --held-out DIR [--db VFDB] [--out FILE]
+    python -m dashboard.bench monitor-vf --held-out DIR --false-alarms --db MITDB [--out FILE]
 
 `monitor`: (1) the wall with N replayed beds (250 Hz) in headless Chromium for `--seconds`:
 updates per second of each trace (window.ecgMonitorStats) and the app server's CPU from
@@ -14,7 +15,9 @@ per bed and latency percentiles. Writes JSON (default docs/bench-monitor.json).
 every `dashboard.monitoring.RHYTHM_EVERY_S`, as the server does, at every phase) and reports
 when the VF/VT alarm is raised relative to each annotated VF/VFL onset. Needs a validated VF/VT
 call (pipeline/models/rhythm_cnn.card.json). With `--held-out DIR` every VF episode of `--db` is
-replayed with the cross-validation model that never saw its record (`bench_vf_held_out`).
+replayed with the cross-validation model that never saw its record (`bench_vf_held_out`); with
+`--false-alarms`, the alarms raised on strips that hold no VF or VT, per hour
+(`bench_vf_false_alarms_held_out`).
 """
 
 from __future__ import annotations
@@ -425,8 +428,79 @@ def bench_vf_held_out(models_dir: str, db_dir: str, step_s: float = 0.1) -> dict
     }
 
 
+NEW_ALARM_AFTER_S = 60.0  # a call after a quiet minute is a new alarm; before, the banner still shows
+
+
+def bench_vf_false_alarms_held_out(models_dir: str, db_dir: str) -> dict:
+    """False VF/VT alarms on unseen patients: every record of ``db_dir`` that a cross-validation
+    fold model never saw (``DIR/folds.json``), replayed through the live path's VF/VT call
+    every `dashboard.monitoring.RHYTHM_EVERY_S`, on the 10-s strips that hold no VF or VT label
+    (and no unlabelled or excluded stretch). An alarm *event* is a VF/VT call after at least
+    `NEW_ALARM_AFTER_S` without one: the alarm latches until acknowledged, so the nurse sees
+    one banner, not one per call. Returns the hours replayed, calls, events and events per
+    hour, per record and in all."""
+    from dashboard.monitoring import REPLAY_FS, RHYTHM_EVERY_S, RHYTHM_WINDOW_S, _for_replay
+    from pipeline.load import load_ecg
+    from pipeline.rhythm_cnn import SHOCK_ADVISORY_THRESHOLD, CnnRhythmClassifier, ShockAdvisory
+    from pipeline.rhythm_labels import record_rhythm_segments
+
+    folder = Path(models_dir)
+    held_out = json.loads((folder / "folds.json").read_text(encoding="utf-8"))
+    database = Path(db_dir).name
+    window = int(RHYTHM_WINDOW_S * REPLAY_FS)
+    rows = []
+    for name, records in sorted(held_out.items()):
+        advisory = ShockAdvisory(CnnRhythmClassifier.load(folder / name), SHOCK_ADVISORY_THRESHOLD)
+        for record in sorted(r for r in records if r.startswith(f"{database}/")):
+            path = Path(db_dir) / record.split("/", 1)[1]
+            ecg = load_ecg(str(path) + ".hea")
+            signal = _for_replay(np.asarray(ecg.signal_mv[:, 0], dtype=np.float64), ecg.fs)
+            quiet = np.zeros(int(np.ceil(len(signal) / REPLAY_FS)) + 1, dtype=bool)  # per second
+            for seg in record_rhythm_segments(path):
+                if seg.rhythm_class is not None and seg.rhythm_class not in ("VF", "VT"):
+                    quiet[int(np.ceil(seg.start_s)) : int(np.floor(seg.end_s))] = True
+            strips, called_at = 0, []
+            t = RHYTHM_WINDOW_S
+            while t * REPLAY_FS <= len(signal):
+                if quiet[int(t - RHYTHM_WINDOW_S) : int(np.ceil(t))].all():
+                    stop = int(round(t * REPLAY_FS))
+                    strips += 1
+                    if _vf_vt_call(advisory)(signal[stop - window : stop]):
+                        called_at.append(t)
+                t += RHYTHM_EVERY_S
+            events = sum(
+                1 for i, at in enumerate(called_at) if i == 0 or at - called_at[i - 1] >= NEW_ALARM_AFTER_S
+            )
+            rows.append(
+                {
+                    "record": record,
+                    "model": name,
+                    "strips": strips,
+                    "called": len(called_at),
+                    "events": events,
+                }
+            )
+    hours = sum(r["strips"] for r in rows) * RHYTHM_EVERY_S / 3600.0
+    events = sum(r["events"] for r in rows)
+    return {
+        "database": str(db_dir),
+        "models": str(folder),
+        "threshold": SHOCK_ADVISORY_THRESHOLD,
+        "every_s": RHYTHM_EVERY_S,
+        "records": rows,
+        "hours": round(hours, 2),
+        "strips": sum(r["strips"] for r in rows),
+        "called": sum(r["called"] for r in rows),
+        "events": events,
+        "events_per_hour": round(events / hours, 3) if hours else None,
+        "records_with_events": sum(r["events"] > 0 for r in rows),
+    }
+
+
 def main(args) -> int:
-    if args.command == "monitor-vf" and getattr(args, "held_out", None):
+    if args.command == "monitor-vf" and getattr(args, "false_alarms", False):
+        result = bench_vf_false_alarms_held_out(args.held_out, args.db)
+    elif args.command == "monitor-vf" and getattr(args, "held_out", None):
         result = bench_vf_held_out(args.held_out, args.db)
     elif args.command == "monitor-vf":
         result = bench_vf()

@@ -57,3 +57,25 @@ def test_a_flickering_call_counts_as_the_server_would_see_it():
 
     assert earliest == 3.0
     assert RHYTHM_EVERY_S > 0.1 and worst is None
+
+
+def test_false_vf_vt_alarms_are_counted_on_strips_without_vf_or_vt(tmp_path):
+    import json
+    from pathlib import Path
+
+    from dashboard.bench_monitor import bench_vf_false_alarms_held_out
+    from dashboard.monitoring import RHYTHM_EVERY_S
+    from pipeline.rhythm_cnn import DEFAULT_MODEL_PATH
+
+    # The sample library's 5 min of mitdb 100 (sinus rhythm throughout), "held out" from the
+    # shipped model (which saw it in training: this checks the counting, not the model).
+    samples = Path(__file__).resolve().parents[2] / "dashboard" / "samples"
+    (tmp_path / "folds.json").write_text(json.dumps({str(DEFAULT_MODEL_PATH): ["samples/mitdb-100"]}))
+
+    result = bench_vf_false_alarms_held_out(str(tmp_path), str(samples))
+
+    (row,) = result["records"]
+    assert row["record"] == "samples/mitdb-100" and 280 <= row["strips"] <= 291
+    assert result["hours"] == round(row["strips"] * RHYTHM_EVERY_S / 3600, 2)
+    assert result["events"] == row["events"] == 0
+    assert result["events_per_hour"] == 0.0
