@@ -560,8 +560,9 @@ def _evaluation_markdown(report: Mapping[str, Any] | None) -> list[str]:
         onnx = speed.get("onnx") or {}
         if onnx.get("measured"):
             lines.append(
-                f"The same batch in ONNX Runtime {onnx['onnxruntime']}: {onnx['ms_per_window']:.3f} ms per "
-                f"window, {onnx['record_30min_s']:.3f} s per record (largest probability difference "
+                f"The same batch in ONNX Runtime {onnx['onnxruntime']} ({onnx.get('threads', 'all')} "
+                f"thread(s), as the app runs it): {onnx['ms_per_window']:.3f} ms per window, "
+                f"{onnx['record_30min_s']:.3f} s per record (largest probability difference "
                 f"{onnx['largest_probability_difference']:.1e})."
             )
         elif onnx:
