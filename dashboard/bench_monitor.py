@@ -289,6 +289,35 @@ def _cut_short(worst: float | None, onset_s: float, signal: np.ndarray) -> bool:
     return worst is None and onset_s + ALARM_SEARCH_S > len(signal) / REPLAY_FS
 
 
+def _held_out_records(models_dir: str, db_dir: str) -> list[tuple[str, Path, str]]:
+    """(record, its path, the fold model that never saw it) for each record of ``db_dir`` held
+    out by a cross-validation (``models_dir/folds.json``, `pipeline.evaluate --save-models`)."""
+    held_out = json.loads((Path(models_dir) / "folds.json").read_text(encoding="utf-8"))
+    database = Path(db_dir).name
+    return sorted(
+        (record, Path(db_dir) / record.split("/", 1)[1], name)
+        for name, records in held_out.items()
+        for record in records
+        if record.startswith(f"{database}/")
+    )
+
+
+def _replayed_lead(path: Path) -> np.ndarray:
+    """A record's first lead as the monitor replays it (250 Hz, `dashboard.monitoring._for_replay`)."""
+    from dashboard.monitoring import _for_replay
+    from pipeline.load import load_ecg
+
+    ecg = load_ecg(str(path) + ".hea")
+    return _for_replay(np.asarray(ecg.signal_mv[:, 0], dtype=np.float64), ecg.fs)
+
+
+def _held_out_advisory(models_dir: str, name: str):
+    """The VF/VT call of one fold model, with the card's fixed threshold."""
+    from pipeline.rhythm_cnn import SHOCK_ADVISORY_THRESHOLD, CnnRhythmClassifier, ShockAdvisory
+
+    return ShockAdvisory(CnnRhythmClassifier.load(Path(models_dir) / name), SHOCK_ADVISORY_THRESHOLD)
+
+
 def _vf_vt_call(advisory):
     """strip -> whether ``advisory`` (a `pipeline.rhythm_cnn.ShockAdvisory`) calls it VF/VT."""
     from dashboard.monitoring import REPLAY_FS
@@ -366,20 +395,12 @@ def bench_vf_held_out(models_dir: str, db_dir: str, step_s: float = 0.1) -> dict
     (no full window before them) or that the recording's end cuts short (`_cut_short`) are not
     scored; ``sustained_5_s`` counts those lasting 5 s or more, the ones an alarm within 5 s of
     the onset can be asked of."""
-    from dashboard.monitoring import REPLAY_FS, _for_replay
-    from pipeline.load import load_ecg
-    from pipeline.rhythm_cnn import SHOCK_ADVISORY_THRESHOLD, CnnRhythmClassifier, ShockAdvisory
+    from dashboard.monitoring import REPLAY_FS
+    from pipeline.rhythm_cnn import SHOCK_ADVISORY_THRESHOLD
     from pipeline.rhythm_labels import record_rhythm_segments
 
-    folder = Path(models_dir)
-    held_out = json.loads((folder / "folds.json").read_text(encoding="utf-8"))
-    model_of = {record: name for name, records in held_out.items() for record in records}
-    database = Path(db_dir).name
     episodes, timings = [], []
-    for record, name in sorted(model_of.items()):
-        if not record.startswith(f"{database}/"):
-            continue
-        path = Path(db_dir) / record.split("/", 1)[1]
+    for record, path, name in _held_out_records(models_dir, db_dir):
         segments = record_rhythm_segments(path)
         onsets = [
             (seg, segments[i - 1].rhythm_class if i else None)
@@ -388,13 +409,12 @@ def bench_vf_held_out(models_dir: str, db_dir: str, step_s: float = 0.1) -> dict
         ]
         if not onsets:
             continue
-        ecg = load_ecg(str(path) + ".hea")
-        signal = _for_replay(np.asarray(ecg.signal_mv[:, 0], dtype=np.float64), ecg.fs)
-        advisory = ShockAdvisory(CnnRhythmClassifier.load(folder / name), SHOCK_ADVISORY_THRESHOLD)
+        signal = _replayed_lead(path)
+        is_vf_vt = _vf_vt_call(_held_out_advisory(models_dir, name))
         for seg, before in onsets:
             if seg.start_s < 10.0:
                 continue
-            earliest, worst = _alarm_after_onset(_vf_vt_call(advisory), signal, seg.start_s, timings, step_s)
+            earliest, worst = _alarm_after_onset(is_vf_vt, signal, seg.start_s, timings, step_s)
             if _cut_short(worst, seg.start_s, signal):
                 continue
             later = [x.start_s for x in segments if x.start_s > seg.start_s and x.rhythm_class != "VF"]
@@ -414,7 +434,7 @@ def bench_vf_held_out(models_dir: str, db_dir: str, step_s: float = 0.1) -> dict
     sustained = [e["worst_case_after_onset_s"] for e in episodes if e["episode_s"] >= 5.0]
     return {
         "database": str(db_dir),
-        "models": str(folder),
+        "models": str(models_dir),
         "threshold": SHOCK_ADVISORY_THRESHOLD,
         "episodes": episodes,
         "scored": len(episodes),
@@ -439,52 +459,39 @@ def bench_vf_false_alarms_held_out(models_dir: str, db_dir: str) -> dict:
     `NEW_ALARM_AFTER_S` without one: the alarm latches until acknowledged, so the nurse sees
     one banner, not one per call. Returns the hours replayed, calls, events and events per
     hour, per record and in all."""
-    from dashboard.monitoring import REPLAY_FS, RHYTHM_EVERY_S, RHYTHM_WINDOW_S, _for_replay
-    from pipeline.load import load_ecg
-    from pipeline.rhythm_cnn import SHOCK_ADVISORY_THRESHOLD, CnnRhythmClassifier, ShockAdvisory
+    from dashboard.monitoring import REPLAY_FS, RHYTHM_EVERY_S, RHYTHM_WINDOW_S
+    from pipeline.rhythm_cnn import SHOCK_ADVISORY_THRESHOLD
     from pipeline.rhythm_labels import record_rhythm_segments
 
-    folder = Path(models_dir)
-    held_out = json.loads((folder / "folds.json").read_text(encoding="utf-8"))
-    database = Path(db_dir).name
     window = int(RHYTHM_WINDOW_S * REPLAY_FS)
     rows = []
-    for name, records in sorted(held_out.items()):
-        advisory = ShockAdvisory(CnnRhythmClassifier.load(folder / name), SHOCK_ADVISORY_THRESHOLD)
-        for record in sorted(r for r in records if r.startswith(f"{database}/")):
-            path = Path(db_dir) / record.split("/", 1)[1]
-            ecg = load_ecg(str(path) + ".hea")
-            signal = _for_replay(np.asarray(ecg.signal_mv[:, 0], dtype=np.float64), ecg.fs)
-            quiet = np.zeros(int(np.ceil(len(signal) / REPLAY_FS)) + 1, dtype=bool)  # per second
-            for seg in record_rhythm_segments(path):
-                if seg.rhythm_class is not None and seg.rhythm_class not in ("VF", "VT"):
-                    quiet[int(np.ceil(seg.start_s)) : int(np.floor(seg.end_s))] = True
-            strips, called_at = 0, []
-            t = RHYTHM_WINDOW_S
-            while t * REPLAY_FS <= len(signal):
-                if quiet[int(t - RHYTHM_WINDOW_S) : int(np.ceil(t))].all():
-                    stop = int(round(t * REPLAY_FS))
-                    strips += 1
-                    if _vf_vt_call(advisory)(signal[stop - window : stop]):
-                        called_at.append(t)
-                t += RHYTHM_EVERY_S
-            events = sum(
-                1 for i, at in enumerate(called_at) if i == 0 or at - called_at[i - 1] >= NEW_ALARM_AFTER_S
-            )
-            rows.append(
-                {
-                    "record": record,
-                    "model": name,
-                    "strips": strips,
-                    "called": len(called_at),
-                    "events": events,
-                }
-            )
+    for record, path, name in _held_out_records(models_dir, db_dir):
+        is_vf_vt = _vf_vt_call(_held_out_advisory(models_dir, name))
+        signal = _replayed_lead(path)
+        quiet = np.zeros(int(np.ceil(len(signal) / REPLAY_FS)) + 1, dtype=bool)  # per second
+        for seg in record_rhythm_segments(path):
+            if seg.rhythm_class is not None and seg.rhythm_class not in ("VF", "VT"):
+                quiet[int(np.ceil(seg.start_s)) : int(np.floor(seg.end_s))] = True
+        strips, called_at = 0, []
+        t = RHYTHM_WINDOW_S
+        while t * REPLAY_FS <= len(signal):
+            if quiet[int(t - RHYTHM_WINDOW_S) : int(np.ceil(t))].all():
+                stop = int(round(t * REPLAY_FS))
+                strips += 1
+                if is_vf_vt(signal[stop - window : stop]):
+                    called_at.append(t)
+            t += RHYTHM_EVERY_S
+        events = sum(
+            1 for i, at in enumerate(called_at) if i == 0 or at - called_at[i - 1] >= NEW_ALARM_AFTER_S
+        )
+        rows.append(
+            {"record": record, "model": name, "strips": strips, "called": len(called_at), "events": events}
+        )
     hours = sum(r["strips"] for r in rows) * RHYTHM_EVERY_S / 3600.0
     events = sum(r["events"] for r in rows)
     return {
         "database": str(db_dir),
-        "models": str(folder),
+        "models": str(models_dir),
         "threshold": SHOCK_ADVISORY_THRESHOLD,
         "every_s": RHYTHM_EVERY_S,
         "records": rows,

@@ -196,19 +196,15 @@ class ShockAdvisory:
         Raises what `CnnRhythmClassifier.classify` raises."""
         rhythm = self.classifier.classify(lead_mv, fs, lead=lead, beats=beats)
         windows = tuple((w.start_s, w.end_s, shock_probability(w.probabilities)) for w in rhythm.windows)
-        called = np.array([p >= self.threshold for _, _, p in windows], dtype=bool)
-        centres = np.array([(start + end) / 2 for start, end, _ in windows])
-        duration_s = lead_mv.size / float(fs)
-        episodes = []
-        for run in np.split(np.arange(called.size), np.flatnonzero(np.diff(called)) + 1):
-            if run.size == 0 or not called[run[0]]:
-                continue
-            first, last = int(run[0]), int(run[-1])
-            start = 0.0 if first == 0 else float((centres[first - 1] + centres[first]) / 2)
-            end = duration_s if last == called.size - 1 else float((centres[last] + centres[last + 1]) / 2)
-            probability = float(np.mean([windows[i][2] for i in run]))
-            episodes.append(RhythmEpisode(start, end, VF_VT_LABEL, probability))
-        return VfVtCall(self.threshold, windows, tuple(episodes), lead)
+        shock = np.array([p for _, _, p in windows])
+        called = shock >= self.threshold
+        starts_s = np.array([start for start, _, _ in windows])
+        episodes = tuple(
+            RhythmEpisode(start, end, VF_VT_LABEL, float(shock[run].mean()))
+            for run, start, end in window_runs(called, starts_s, lead_mv.size / float(fs))
+            if called[run[0]]
+        )
+        return VfVtCall(self.threshold, windows, episodes, lead)
 
 
 def shock_probability(probabilities: dict[str, float]) -> float:
@@ -387,17 +383,28 @@ def episodes_of(
 ) -> tuple[tuple[RhythmEpisode, ...], list[np.ndarray]]:
     """The episodes of smoothed window calls (see the module docstring), and each one's window rows."""
     calls = np.argmax(smoothed(probabilities), axis=1)
-    centres = starts_s + WINDOW_S / 2
-    change = np.flatnonzero(np.diff(calls) != 0) + 1
-    runs = np.split(np.arange(calls.size), change)
     episodes, rows = [], []
-    for i, run in enumerate(runs):
-        start = 0.0 if i == 0 else float((centres[run[0] - 1] + centres[run[0]]) / 2)
-        end = duration_s if i == len(runs) - 1 else float((centres[run[-1]] + centres[run[-1] + 1]) / 2)
+    for run, start, end in window_runs(calls, starts_s, duration_s):
         c = int(calls[run[0]])
         episodes.append(RhythmEpisode(start, end, RHYTHM_CLASSES[c], float(probabilities[run, c].mean())))
         rows.append(run)
     return tuple(episodes), rows
+
+
+def window_runs(
+    calls: np.ndarray, starts_s: np.ndarray, duration_s: float
+) -> list[tuple[np.ndarray, float, float]]:
+    """Runs of consecutive windows with the same call: (window rows, start s, end s). Windows
+    overlap, so a run ends halfway between the centres of its last window and the next run's
+    first; the first run starts at 0 and the last ends at ``duration_s``."""
+    centres = starts_s + WINDOW_S / 2
+    runs = np.split(np.arange(calls.size), np.flatnonzero(np.diff(calls) != 0) + 1)
+    out = []
+    for i, run in enumerate(runs):
+        start = 0.0 if i == 0 else float((centres[run[0] - 1] + centres[run[0]]) / 2)
+        end = duration_s if i == len(runs) - 1 else float((centres[run[-1]] + centres[run[-1] + 1]) / 2)
+        out.append((run, start, end))
+    return out
 
 
 def rhythm_of_windows(
