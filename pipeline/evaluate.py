@@ -46,7 +46,7 @@ References:
     performance. Circulation 1997;95:1677-1682.
 
 Command line:
-    python -m pipeline.evaluate --data DIR [--folds 5] [--out FILE.json] [--epochs N] [--seed S]
+    python -m pipeline.evaluate --data DIR [--folds 5] [--out FILE.json] [--epochs N] [--seed S] [--threads N]
         [--records ID ...] [--model FILE.keras] [--speed-only] [--save-probabilities FILE.npz]
         [--save-models DIR]
     python -m pipeline.evaluate --data DIR --rescore FILE.npz --out FILE.json
@@ -81,7 +81,7 @@ from pipeline.rhythm_dataset import (
     window_folds,
 )
 from pipeline.rhythm_features import N_RR_FEATURES, beats_features, recording_beats, window_features
-from pipeline.rhythm_model import DEFAULT_SEED
+from pipeline.rhythm_model import DEFAULT_SEED, tensorflow_made_reproducible
 from pipeline.train import (
     DEFAULT_CONFIG,
     TrainingConfig,
@@ -485,6 +485,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _speed_only(args.model, args.out)
     if args.rescore:
         return _rescore(args.rescore, args.out, "python -m pipeline.evaluate " + shlex.join(argv))
+    try:
+        threads = tensorflow_made_reproducible(args.threads)
+    except RuntimeError as error:
+        print(error, file=sys.stderr)
+        return 2
     dataset = rhythm_dataset_built(
         args.data,
         records=args.records,
@@ -503,6 +508,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         models_out=args.save_models,
     )
     report["command"] = "python -m pipeline.evaluate " + shlex.join(argv)
+    report["threads"] = threads
     report["window_s"], report["fs_hz"], report["stride_s"] = WINDOW_S, TARGET_FS_HZ, DEFAULT_STRIDE_S
     if args.model:
         import keras

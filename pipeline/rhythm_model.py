@@ -32,6 +32,17 @@ record's 359 windows are classified in a fraction of a second:
 About 0.2 M parameters (well under 1 MB saved). Every random initialisation is drawn after
 `keras.utils.set_random_seed(seed)`, so a seed reproduces the initial weights.
 
+**Reproducible training** (`tensorflow_made_reproducible`, called by `python -m pipeline.train`
+and `python -m pipeline.evaluate` before TensorFlow is imported): a seed alone did not repeat a
+training run. TensorFlow's oneDNN kernels (on by default on x86-64) sum in an order that varies
+from run to run when they use several threads; the differences grow through training, so two
+2-thread runs of one seed on this machine ended 0.40 apart in their largest weight after 2
+epochs. With oneDNN off (TensorFlow's Eigen kernels, as fast here: 14.7 against 15.0 s for those
+2 epochs) and a fixed number of threads, two runs are equal bit for bit
+(tests/pipeline/test_train.py). The thread count is part of the arithmetic (Eigen splits a sum by
+threads; the card's seed-7 cross-validation called 0.80 % of normal windows VF/VT, its rerun on
+one thread 1.07 %): a run repeats with the same ``--threads``, which the card records.
+
 TensorFlow and Keras are imported inside the functions: importing the pipeline stays fast
 where no model is built.
 
@@ -51,6 +62,8 @@ Example:
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import TYPE_CHECKING
 
 from pipeline.rhythm import RHYTHM_CLASSES
@@ -84,6 +97,41 @@ L2 = 1e-4
 
 DEFAULT_SEED = 20240601
 MODEL_NAME = "rhythm_cnn"
+# TensorFlow's switch for its oneDNN kernels and its thread counts (within and between
+# operations), read once when TensorFlow is imported.
+ONEDNN_SWITCH = "TF_ENABLE_ONEDNN_OPTS"
+THREAD_SETTINGS = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+
+
+def tensorflow_made_reproducible(threads: int | None = None) -> int:
+    """Make this process's TensorFlow training repeat bit for bit (see the module docstring):
+    oneDNN off, and ``threads`` threads for TensorFlow's operations.
+
+    Call it before TensorFlow is first imported: TensorFlow reads both settings once, at import.
+    ``threads`` None keeps the process's setting (``TF_NUM_INTRAOP_THREADS``, else every CPU).
+
+    Returns:
+        The number of threads the run uses, for its record.
+
+    Raises:
+        RuntimeError: TensorFlow was already imported with other settings (the run would not
+            repeat), or ``threads`` is below 1.
+    """
+    if threads is not None and threads < 1:
+        raise RuntimeError(f"--threads must be at least 1, got {threads}")
+    wanted = {ONEDNN_SWITCH: "0"}
+    if threads is not None:
+        wanted.update({name: str(threads) for name in THREAD_SETTINGS})
+    if "tensorflow" in sys.modules:
+        differing = sorted(name for name, value in wanted.items() if os.environ.get(name) != value)
+        if differing:
+            settings = " ".join(f"{name}={wanted[name]}" for name in differing)
+            raise RuntimeError(
+                "TensorFlow was imported before this training could set it up to repeat; "
+                f"start Python with {settings}."
+            )
+    os.environ.update(wanted)
+    return int(os.environ.get(THREAD_SETTINGS[0]) or os.cpu_count() or 1)
 
 
 def rhythm_cnn_built(seed: int = DEFAULT_SEED) -> keras.Model:

@@ -74,8 +74,9 @@ of the model already in DIR without training (`card_evaluation_replaced`: same c
 seed, or refused).
 
 Seeds: NumPy's generator, Python's and TensorFlow's (`keras.utils.set_random_seed`) all follow
-``seed``. TensorFlow's multithreaded CPU kernels may sum in a different order from one run to
-the next, so two runs agree to rounding, not necessarily bit for bit.
+``seed``, and TensorFlow runs without its oneDNN kernels, whose sums varied from run to run
+(`pipeline.rhythm_model.tensorflow_made_reproducible`): the same command with the same
+``--threads`` (the card records the number) trains the same model bit for bit.
 
 References:
     Mahajan D, Girshick R, Ramanathan V, et al. Exploring the limits of weakly supervised
@@ -86,7 +87,7 @@ References:
     vision. CVPR 2016 (label smoothing).
 
 Command line:
-    python -m pipeline.train --data DIR --out DIR [--epochs N] [--seed S] [--records ID ...]
+    python -m pipeline.train --data DIR --out DIR [--epochs N] [--seed S] [--threads N] [--records ID ...]
         [--ptbxl DIR] [--cv-report FILE.json] [--windows-per-epoch N]
 """
 
@@ -121,7 +122,7 @@ from pipeline.rhythm_dataset import (
 )
 from pipeline.rhythm_features import RR_FEATURE_NAMES, window_features
 from pipeline.rhythm_labels import PTBXL_CODE_CLASSES, WFDB_RHYTHM_CLASSES
-from pipeline.rhythm_model import DEFAULT_SEED, MODEL_NAME, rhythm_cnn_built
+from pipeline.rhythm_model import DEFAULT_SEED, MODEL_NAME, rhythm_cnn_built, tensorflow_made_reproducible
 
 if TYPE_CHECKING:
     import keras
@@ -472,6 +473,18 @@ def model_card(
     }
 
 
+def _threads_markdown(threads: int | None) -> str:
+    if threads is None:
+        return (
+            "- Threads: not recorded. This model was trained before training was made to repeat bit for "
+            "bit (oneDNN off, December 2026): the same command now trains another draw of the same procedure."
+        )
+    return (
+        f"- Threads: {threads}, oneDNN off: the same command with `--threads {threads}` trains this "
+        "model again bit for bit."
+    )
+
+
 def card_markdown(card: Mapping[str, Any]) -> str:
     """The model card as Markdown, for people."""
     lines = [
@@ -504,6 +517,7 @@ def card_markdown(card: Mapping[str, Any]) -> str:
         f"{card['training']['seconds']:.0f} s on {card['training']['machine']}; "
         f"{card['training']['date_utc']}.",
         f"- Configuration: `{json.dumps(card['training']['config'])}`",
+        _threads_markdown(card["training"].get("threads")),
         f"- {card['training']['trained_on']}.",
         "- Libraries: " + ", ".join(f"{k} {v}" for k, v in card["libraries"].items()) + ".",
         "",
@@ -653,6 +667,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         print(f"{path}: evaluation from {args.cv_report}")
         return 0
+    try:
+        threads = tensorflow_made_reproducible(args.threads)
+    except RuntimeError as error:
+        print(error, file=sys.stderr)
+        return 2
     dataset = rhythm_dataset_built(
         args.data,
         records=args.records,
@@ -668,6 +687,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     card = model_card(
         trained, command=command, data=str(args.data), cv_report=cv_report, all_records=args.records is None
     )
+    card["training"]["threads"] = threads
     path = model_written(trained, card, args.out)
     print(f"trained in {trained.seconds:.0f} s -> {path} ({path.stat().st_size / 1e6:.2f} MB)")
     return 0
@@ -747,6 +767,12 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
         help="a class is drawn in proportion to (its windows) ** this (0: balanced, 1: as found)",
     )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="TensorFlow's threads (default: TF_NUM_INTRAOP_THREADS, else every CPU); a run repeats "
+        "bit for bit with the same seed and the same number of threads",
+    )
     parser.add_argument(
         "--other-leads",
         action="store_true",

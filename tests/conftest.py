@@ -16,6 +16,10 @@ from dashboard.accounts import Role, create_account
 from dashboard.audit import Actor
 from dashboard.config import Settings
 
+# TensorFlow as `python -m pipeline.train` runs it (pipeline.rhythm_model.tensorflow_made_reproducible):
+# the switch is read when TensorFlow is first imported, which a test module may do before training.
+os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 IN_CI = os.environ.get("CI", "").lower() == "true"
