@@ -15,10 +15,11 @@ from dashboard import create_app
 from dashboard.accounts import Role, create_account
 from dashboard.audit import Actor
 from dashboard.config import Settings
+from pipeline.rhythm_model import ONEDNN_SWITCH
 
 # TensorFlow as `python -m pipeline.train` runs it (pipeline.rhythm_model.tensorflow_made_reproducible):
 # the switch is read when TensorFlow is first imported, which a test module may do before training.
-os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
+os.environ[ONEDNN_SWITCH] = "0"
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"

@@ -143,7 +143,9 @@ def _smoke_trained_in_a_new_process(out, *, threads: int) -> list[np.ndarray]:
     import subprocess
     import sys
 
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("TF_ENABLE_ONEDNN", "TF_NUM_"))}
+    from pipeline.rhythm_model import ONEDNN_SWITCH, THREAD_SETTINGS
+
+    environ = {k: v for k, v in os.environ.items() if k not in (ONEDNN_SWITCH, *THREAD_SETTINGS)}
     command = [sys.executable, "-m", "pipeline.train", "--data", str(PHYSIONET), "--out", str(out)]
     command += ["--epochs", "2", "--windows-per-epoch", "256", "--seed", "5", "--threads", str(threads)]
     command += ["--records", *SMOKE_RECORDS]
@@ -166,10 +168,11 @@ def test_the_same_command_trains_the_same_model_bit_for_bit(tmp_path):
 
 def test_training_refuses_a_tensorflow_imported_without_its_reproducible_settings(monkeypatch):
     import os
+    import sys
 
     from pipeline.rhythm_model import ONEDNN_SWITCH, tensorflow_made_reproducible
 
-    assert "tensorflow" in __import__("sys").modules  # imported with this module (keras)
+    assert "tensorflow" in sys.modules  # imported with this module (keras)
     monkeypatch.setenv(ONEDNN_SWITCH, "1")
     with pytest.raises(RuntimeError, match="TF_ENABLE_ONEDNN_OPTS=0"):
         tensorflow_made_reproducible()
