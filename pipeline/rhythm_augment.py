@@ -30,6 +30,19 @@ normalised) each of these, with its own probability, and normalises the result a
 
 `noise_class_windows` makes windows of the Noise class from ``em`` and ``ma`` alone.
 
+**Rate scaling** (`rate_scaled`, used by `pipeline.train` when asked: ``--rate-scaling P``): the
+window played faster or slower by a factor, so the network meets each rhythm at rates its
+training subjects did not show (a wide-complex sinus rhythm at 110/min where the training set's
+bundle-branch blocks beat at 50-90/min). Faster needs more than the window: the next window of
+the same episode (5 s later, overlapping by 5 s) continues it, brought to the window's scale by
+the affine map that matches the two on their overlap (both are the same samples, normalised
+each by its own median and range), so up to 1.5 times faster is possible. Resampled by linear
+interpolation: at 250 Hz and a factor within 0.7-1.4 the ECG's band (below 40-50 Hz) stays well
+under the Nyquist rate. The window's RR features follow (`rate_scaled_features`): the rate moves
+by log2 of the factor, the PR interval by the opposite; the others are ratios of intervals and
+do not change. QRS and P waves are scaled with everything else (a complex 25 % narrower at 1.25
+times the rate), which keeps factors modest.
+
 **Training and evaluation noise stay apart.** `nstdb_noise_bank` holds one half of each noise
 record: ``part="train"`` the first half (0-15 min), ``part="eval"`` the second. Augment training
 data and make training Noise windows with the training half only; evaluate robustness (and make
@@ -62,7 +75,14 @@ from typing import Literal
 import numpy as np
 
 from pipeline.load import load_ecg
-from pipeline.rhythm_dataset import TARGET_FS_HZ, WINDOW_S, lead_resampled, window_normalised
+from pipeline.rhythm_dataset import (
+    DEFAULT_STRIDE_S,
+    TARGET_FS_HZ,
+    WINDOW_S,
+    lead_resampled,
+    window_normalised,
+)
+from pipeline.rhythm_features import FEATURE_CLIP, RR_FEATURE_NAMES
 
 # The three noise records of nstdb (Moody, Muldrow & Mark 1984).
 NSTDB_NOISE_RECORDS: tuple[str, ...] = ("bw", "em", "ma")
@@ -80,6 +100,7 @@ DEFAULT_WANDER_PEAK = (0.05, 0.5)  # fraction of the window's 1st-99th percentil
 DEFAULT_MAX_SHIFT_S = 2.5  # half of pipeline.rhythm_dataset.DEFAULT_STRIDE_S
 _MAX_WANDER_COMPONENTS = 3
 _RANGE_PERCENTILES = (1.0, 99.0)
+_RATE, _FEW_BEATS, _PR = (RR_FEATURE_NAMES.index(name) for name in ("rate", "few_beats", "pr"))
 
 NoisePart = Literal["train", "eval"]
 
@@ -231,6 +252,43 @@ def amplitude_drifted(
 def time_shifted(window: np.ndarray, shift_samples: int) -> np.ndarray:
     """``window`` shifted circularly by ``shift_samples`` (positive: later); the end wraps to the start."""
     return np.roll(np.asarray(window), int(shift_samples), axis=-1)
+
+
+def rate_scaled(window: np.ndarray, following: np.ndarray | None, factor: float) -> np.ndarray:
+    """``window`` (1-D, normalised) played ``factor`` times as fast (above 1: a faster rhythm),
+    continued where needed by ``following``, the window of the same episode that starts
+    `pipeline.rhythm_dataset.DEFAULT_STRIDE_S` later (None: none; then only slower is possible).
+
+    Raises:
+        ValueError: a factor above 1 without ``following``, or larger than the two windows allow.
+    """
+    window = np.asarray(window, dtype=np.float64)
+    n = window.size
+    source = window
+    if factor > 1.0:
+        if following is None:
+            raise ValueError("a faster rhythm needs the following window")
+        following = np.asarray(following, dtype=np.float64)
+        overlap = n - round(DEFAULT_STRIDE_S / WINDOW_S * n)
+        # Both windows are the same samples on their overlap, each normalised by its own median and
+        # range: window = a * following + b there, exactly but for float32 rounding.
+        a, b = np.polyfit(following[:overlap], window[n - overlap :], 1)
+        source = np.concatenate([window, a * following[overlap:] + b])
+    positions = np.arange(n) * factor
+    if positions[-1] > source.size - 1:
+        raise ValueError(f"a factor of {factor:g} needs more signal than the two windows hold")
+    return window_normalised(np.interp(positions, np.arange(source.size), source))
+
+
+def rate_scaled_features(rr: np.ndarray, factor: float) -> np.ndarray:
+    """The RR features (`pipeline.rhythm_features`) of a window played ``factor`` times as fast:
+    rate up by log2(factor), PR down by as much where measured; the ratios unchanged; clipped."""
+    scaled = np.array(rr, dtype=np.float32)
+    if scaled[_FEW_BEATS] == 0.0:
+        scaled[_RATE] += np.log2(factor)
+    if scaled[_PR] != 0.0:  # 0: no P wave (the feature's convention), nothing to scale
+        scaled[_PR] -= np.log2(factor)
+    return np.clip(scaled, -FEATURE_CLIP, FEATURE_CLIP)
 
 
 def window_augmented(

@@ -56,7 +56,13 @@ What one training run does (`model_trained`):
    (`device_filtered`): a low-pass at 25-45 Hz (monitors and many Holters record 0.5-40 Hz) or
    a 0.5-Hz high-pass (monitoring mode), and polarity inversion (probability 0.3: vfdb does
    not name its leads, and a lead other than II can be upside down). The epoch is drawn and
-   augmented afresh every epoch from a `numpy.random.Generator` seeded by ``seed``.
+   augmented afresh every epoch from a `numpy.random.Generator` seeded by ``seed``. Optionally
+   (``--rate-scaling P``, off by default) a drawn window is played up to 1.3 times faster
+   (`pipeline.rhythm_augment.rate_scaled`), so that each rhythm is seen at faster rates than its
+   training subjects had. Faster only: a slower VT or SVT would fall under 100/min, which
+   defines them, and a slower sinus window would stretch its PR interval towards first-degree
+   block; Heart block windows are never scaled (a faster one would shorten the PR interval that
+   defines first-degree block), nor Noise.
 5. **Optimisation**: Adam (Kingma & Ba 2015), learning rate decayed along a cosine to zero
    (Loshchilov & Hutter 2017), batch 64, categorical cross-entropy with label smoothing 0.05
    (Szegedy et al. 2016: keeps the probabilities from saturating, so a doubtful window is not
@@ -110,7 +116,14 @@ import numpy as np
 from scipy.signal import butter, sosfiltfilt
 
 from pipeline.rhythm import RHYTHM_CLASSES
-from pipeline.rhythm_augment import NoiseBank, noise_class_windows, nstdb_noise_bank, windows_augmented
+from pipeline.rhythm_augment import (
+    NoiseBank,
+    noise_class_windows,
+    nstdb_noise_bank,
+    rate_scaled,
+    rate_scaled_features,
+    windows_augmented,
+)
 from pipeline.rhythm_cnn import export_onnx
 from pipeline.rhythm_dataset import (
     DEFAULT_STRIDE_S,
@@ -167,6 +180,10 @@ class TrainingConfig:
         onset_classes: train also on the windows that end in the first 3-9 s of an episode of
             these classes (`pipeline.rhythm_dataset.onset_window_ends`); VF by default (module
             docstring, step 1).
+        rate_scaling, rate_scaling_max: probability that a drawn window of a class in
+            `RATE_SCALED_CLASSES` is played faster (`pipeline.rhythm_augment.rate_scaled`), by a
+            factor drawn log-uniformly between 1 and ``rate_scaling_max``; 0: never (module
+            docstring, step 4).
     """
 
     epochs: int = 12
@@ -180,9 +197,13 @@ class TrainingConfig:
     p_highpass: float = 0.2
     p_invert: float = 0.3
     onset_classes: tuple[str, ...] = ("VF",)
+    rate_scaling: float = 0.0
+    rate_scaling_max: float = 1.3
 
 
 DEFAULT_CONFIG = TrainingConfig()
+# The classes whose windows rate scaling may play faster (module docstring, step 4).
+RATE_SCALED_CLASSES = ("Normal", "SVT", "AF", "VF", "VT", "Other")
 
 
 @dataclass(frozen=True)
@@ -259,14 +280,20 @@ def epoch_drawn(
     rng: np.random.Generator,
     config: TrainingConfig,
     n_windows: int | None = None,
+    following: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One training epoch: windows drawn by square-root sampling, Noise sources mixed, augmented.
+
+    ``following``: `following_windows` of ``dataset`` when the caller has it (rate scaling
+    needs it; found here otherwise).
 
     Returns ``(X, rr, y)``: float32 windows x samples, their RR features (the drawn window's own,
     from its recording's beats, or detected in the window for nstdb and synthetic noise) and
     class indices, shuffled.
     """
     n_windows = config.windows_per_epoch if n_windows is None else n_windows
+    if config.rate_scaling > 0 and following is None:
+        following = following_windows(dataset)
     counts = np.bincount(dataset.y, minlength=len(RHYTHM_CLASSES)).astype(np.float64)
     counts[NOISE_CLASS] += NSTDB_NOISE_WINDOWS
     per_class = rng.multinomial(n_windows, class_draw_shares(counts, config.sampling_exponent))
@@ -280,7 +307,10 @@ def epoch_drawn(
             x, rr = _noise_draws(dataset, bank, rng, int(n))
         else:
             rows = _rows_drawn(dataset, c, int(n), rng, config.subject_exponent)
-            x, rr = windows_augmented(dataset.X[rows], bank, rng), dataset.rr[rows]
+            x, rr = dataset.X[rows], dataset.rr[rows]
+            if config.rate_scaling > 0 and RHYTHM_CLASSES[c] in RATE_SCALED_CLASSES:
+                x, rr = _rates_scaled(dataset, following, rows, rng, config)
+            x = windows_augmented(x, bank, rng)
         parts_x.append(x)
         parts_rr.append(rr)
         parts_y.append(np.full(int(n), c, dtype=np.int64))
@@ -288,6 +318,40 @@ def epoch_drawn(
     X = device_filtered(X, rng, config)
     order = rng.permutation(y.size)
     return X[order], rr[order], y[order]
+
+
+def following_windows(dataset: RhythmDataset) -> np.ndarray:
+    """Per window, the row of the window that continues it (same record and lead, the same
+    class covering both wholly, starting `DEFAULT_STRIDE_S` later), or -1 where there is none."""
+    keys = list(
+        zip(dataset.record, dataset.lead, np.round(dataset.start_s * 1000).astype(np.int64), strict=True)
+    )
+    row_of = {key: row for row, key in enumerate(keys) if dataset.pure[row]}
+    following = np.full(len(dataset), -1, dtype=np.int64)
+    step_ms = round(DEFAULT_STRIDE_S * 1000)
+    for row, (record, lead, start_ms) in enumerate(keys):
+        after = row_of.get((record, lead, start_ms + step_ms), -1)
+        if dataset.pure[row] and after >= 0 and dataset.y[after] == dataset.y[row]:
+            following[row] = after
+    return following
+
+
+def _rates_scaled(
+    dataset: RhythmDataset,
+    following: np.ndarray,
+    rows: np.ndarray,
+    rng: np.random.Generator,
+    config: TrainingConfig,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The windows at ``rows`` and their RR features, each played faster with probability
+    ``config.rate_scaling`` where the window that continues it (``following``) exists (step 4)."""
+    x, rr = np.array(dataset.X[rows]), np.array(dataset.rr[rows])
+    chosen = rng.random(rows.size) < config.rate_scaling
+    factors = np.exp(rng.uniform(0.0, np.log(config.rate_scaling_max), rows.size))
+    for i in np.flatnonzero(chosen & (following[rows] >= 0)):
+        x[i] = rate_scaled(dataset.X[rows[i]], dataset.X[following[rows[i]]], factors[i])
+        rr[i] = rate_scaled_features(rr[i], factors[i])
+    return x, rr
 
 
 def subject_draw_weights(subjects: np.ndarray, exponent: float) -> np.ndarray:
@@ -364,8 +428,9 @@ def model_trained(
         metrics=["accuracy"],
     )
     losses: list[float] = []
+    following = following_windows(dataset) if config.rate_scaling > 0 else None
     for epoch in range(config.epochs):
-        X, rr, y = epoch_drawn(dataset, bank, rng, config)
+        X, rr, y = epoch_drawn(dataset, bank, rng, config, following=following)
         targets = keras.utils.to_categorical(y, len(RHYTHM_CLASSES))
         fitted = model.fit([X, rr], targets, batch_size=config.batch_size, epochs=1, shuffle=False, verbose=0)
         losses.append(float(fitted.history["loss"][-1]))
@@ -752,6 +817,7 @@ def training_config(args: argparse.Namespace) -> TrainingConfig:
         windows_per_epoch=args.windows_per_epoch,
         sampling_exponent=args.sampling_exponent,
         onset_classes=tuple(args.onset_windows or ()),
+        rate_scaling=args.rate_scaling,
     )
 
 
@@ -786,6 +852,13 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
         metavar="CLASS",
         help="train also on windows ending 3-9 s into an episode of these classes (default VF; "
         "the flag alone: none)",
+    )
+    parser.add_argument(
+        "--rate-scaling",
+        type=float,
+        default=defaults.rate_scaling,
+        metavar="P",
+        help="play a drawn window up to 1.3 times faster with this probability (default 0: never)",
     )
 
 

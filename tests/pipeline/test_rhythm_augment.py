@@ -8,6 +8,7 @@ import pytest
 import wfdb
 from scipy.signal import resample_poly, welch
 
+from pipeline.qrs import detect_r_peaks
 from pipeline.rhythm_augment import (
     Augmentation,
     amplitude_drifted,
@@ -16,11 +17,14 @@ from pipeline.rhythm_augment import (
     noise_class_windows,
     noise_segment,
     nstdb_noise_bank,
+    rate_scaled,
+    rate_scaled_features,
     time_shifted,
     window_augmented,
     windows_augmented,
 )
-from pipeline.rhythm_dataset import wfdb_record_dataset, window_normalised
+from pipeline.rhythm_dataset import lead_resampled, lead_windows, wfdb_record_dataset, window_normalised
+from pipeline.rhythm_features import RR_FEATURE_NAMES, window_features
 from tests.pipeline.physionet_data import PHYSIONET, physionet_record
 
 FS = 250.0
@@ -175,3 +179,57 @@ def test_noise_class_windows_are_normalised_em_or_ma_noise(train_bank, eval_bank
     assert not np.allclose(train, held_out)  # the same draws from the other half are other noise
     with pytest.raises(KeyError):
         noise_class_windows(train_bank, 1, np.random.default_rng(1), records=["xx"])
+
+
+@pytest.fixture(scope="module")
+def lbbb_lead() -> np.ndarray:
+    """The first minute of MIT-BIH record 109's MLII (left bundle-branch block, about 84/min), mV at 360 Hz."""
+    return wfdb.rdrecord(str(physionet_record("mitdb", "109")), sampto=360 * 60, channels=[0]).p_signal[:, 0]
+
+
+def test_a_faster_window_is_the_recording_itself_played_faster(lbbb_lead):
+    windows, starts_s = lead_windows(lbbb_lead, 360.0)
+    assert starts_s[1] == 5.0
+    faster = rate_scaled(windows[0], windows[1], 1.25)
+    # Independently: the recording's first 12.5 s at 250 Hz squeezed into 10 s, normalised.
+    raw = lead_resampled(lbbb_lead, 360.0)
+    expected = window_normalised(np.interp(np.arange(2500) * 1.25, np.arange(3125), raw[:3125]))
+    np.testing.assert_allclose(faster, expected, atol=1e-5)
+    # The detector counts 1.25 times the beats' rate.
+    before = np.median(np.diff(detect_r_peaks(windows[0].astype(np.float64), FS).samples))
+    after = np.median(np.diff(detect_r_peaks(faster.astype(np.float64), FS).samples))
+    assert before / after == pytest.approx(1.25, rel=0.03)
+
+
+def test_a_faster_window_needs_the_window_that_continues_it(lbbb_lead):
+    windows, _ = lead_windows(lbbb_lead, 360.0)
+    with pytest.raises(ValueError, match="following window"):
+        rate_scaled(windows[0], None, 1.2)
+    with pytest.raises(ValueError, match="more signal"):
+        rate_scaled(windows[0], windows[1], 1.6)  # 16 s of ECG; the two windows hold 15
+    slower = rate_scaled(windows[0], None, 0.8)
+    assert slower.shape == (2500,) and np.all(np.isfinite(slower))
+
+
+def test_rate_scaled_features_match_the_features_of_the_faster_window(lbbb_lead):
+    windows, _ = lead_windows(lbbb_lead, 360.0)
+    faster = rate_scaled(windows[2], windows[3], 1.3)
+    measured = window_features(np.stack([windows[2], faster]), FS)
+    scaled = rate_scaled_features(measured[0], 1.3)
+    rate = RR_FEATURE_NAMES.index("rate")
+    assert scaled[rate] - measured[0, rate] == pytest.approx(np.log2(1.3))
+    assert scaled[rate] == pytest.approx(measured[1, rate], abs=0.05)  # detected in the faster window
+    others = [i for i, name in enumerate(RR_FEATURE_NAMES) if name not in ("rate", "pr")]
+    np.testing.assert_array_equal(scaled[others], measured[0, others])
+
+
+def test_rate_scaled_features_leave_what_is_not_measured():
+    features = np.zeros(len(RR_FEATURE_NAMES), dtype=np.float32)
+    features[RR_FEATURE_NAMES.index("few_beats")] = 1.0  # under 3 beats: rate and the rest are 0
+    np.testing.assert_array_equal(rate_scaled_features(features, 1.2), features)
+    features[:] = 0.0
+    features[RR_FEATURE_NAMES.index("pr")] = 0.3
+    scaled = rate_scaled_features(features, 1.2)
+    assert scaled[RR_FEATURE_NAMES.index("pr")] == pytest.approx(0.3 - np.log2(1.2))
+    features[RR_FEATURE_NAMES.index("pr")] = 0.0  # no P wave: no PR to shorten
+    assert rate_scaled_features(features, 1.2)[RR_FEATURE_NAMES.index("pr")] == 0.0

@@ -12,7 +12,7 @@ import pytest
 from pipeline.rhythm import RHYTHM_CLASSES
 from pipeline.rhythm_augment import nstdb_noise_bank
 from pipeline.rhythm_cnn import CnnRhythmClassifier
-from pipeline.rhythm_dataset import rhythm_dataset_built
+from pipeline.rhythm_dataset import RhythmDataset, rhythm_dataset_built
 from pipeline.rhythm_features import N_RR_FEATURES, RR_FEATURE_NAMES
 from pipeline.train import (
     CARD_JSON,
@@ -23,6 +23,7 @@ from pipeline.train import (
     class_draw_shares,
     device_filtered,
     epoch_drawn,
+    following_windows,
     main,
     synthetic_noise_windows,
 )
@@ -183,3 +184,37 @@ def test_training_refuses_a_tensorflow_imported_without_its_reproducible_setting
     assert tensorflow_made_reproducible() == (os.cpu_count() or 1)
     with pytest.raises(RuntimeError, match="at least 1"):
         tensorflow_made_reproducible(0)
+
+
+def test_a_window_is_continued_only_by_the_next_window_of_the_same_episode():
+    n = 6
+    dataset = RhythmDataset(
+        X=np.zeros((n, 2500)),
+        rr=np.zeros((n, N_RR_FEATURES)),
+        y=[0, 0, 0, 2, 0, 0],
+        record=["mitdb/1", "mitdb/1", "mitdb/1", "mitdb/1", "mitdb/2", "mitdb/1"],
+        subject=["mitdb/1", "mitdb/1", "mitdb/1", "mitdb/1", "mitdb/2", "mitdb/1"],
+        database=["mitdb"] * n,
+        lead=["MLII", "MLII", "MLII", "MLII", "MLII", "V1"],
+        start_s=[0.0, 5.0, 15.0, 20.0, 5.0, 5.0],
+        pure=[True] * n,
+        noisy=[False] * n,
+        primary=[True, True, True, True, True, False],
+    )
+    # 0 -> 1 (5 s later, same lead and class); 1: nothing at 10 s; 2 -> 3 changes class;
+    # record 2 and lead V1 continue nothing of record 1's MLII.
+    np.testing.assert_array_equal(following_windows(dataset), [1, -1, -1, -1, -1, -1])
+
+
+def test_rate_scaling_plays_windows_faster_and_moves_their_rate_feature(dataset, bank):
+    rate = RR_FEATURE_NAMES.index("rate")
+    config = TrainingConfig(rate_scaling=1.0)
+    X, rr, y = epoch_drawn(dataset, bank, np.random.default_rng(4), config, n_windows=300)
+    plain_X, plain_rr, plain_y = epoch_drawn(
+        dataset, bank, np.random.default_rng(4), TrainingConfig(), n_windows=300
+    )
+    normal = y == RHYTHM_CLASSES.index("Normal")
+    # mitdb 100 beats at 60-90/min; played up to 1.3 times faster its windows reach up to 117/min.
+    assert np.median(rr[normal, rate]) > np.median(plain_rr[plain_y == RHYTHM_CLASSES.index("Normal"), rate])
+    assert np.all(75 * 2 ** rr[normal, rate] < 1.3 * 75 * 2 ** dataset.rr[:, rate].max() + 1e-3)
+    assert X.shape == plain_X.shape and np.all(np.isfinite(X))
