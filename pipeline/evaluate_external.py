@@ -196,7 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "evaluation": "external: the model unchanged, on a database it never saw",
         "database": name,
         "db_dir": str(db_dir),
-        "model": str(model_path),
+        "model": _shown(model_path),
         "resolution": args.resolution if name == "ptbxl" else None,
         **report,
         "skipped_records": len(skipped),
@@ -208,6 +208,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         Path(args.out).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(summary_line(report))
     return 0
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory where it lies under it (a report names no home folder)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _parser() -> argparse.ArgumentParser:
