@@ -62,7 +62,12 @@ What one training run does (`model_trained`):
    training subjects had. Faster only: a slower VT or SVT would fall under 100/min, which
    defines them, and a slower sinus window would stretch its PR interval towards first-degree
    block; Heart block windows are never scaled (a faster one would shorten the PR interval that
-   defines first-degree block), nor Noise.
+   defines first-degree block), nor Noise. Measured with ``--rate-scaling 0.5`` on three seeds
+   (December 2026, `docs/rhythm-rate-scaling.json`) and not adopted: Normal windows called VF/VT
+   fell from 0.94 / 1.91 / 1.41 % to 0.67 / 0.98 / 0.53 % (vfdb 418's wide-complex sinus rhythm
+   at 112/min: 86 / 254 / 183 of 297 windows called VF/VT, now 57 / 108 / 52), but VT windows
+   called VF/VT fell from 90.6 / 89.2 / 88.3 % to 83.7 / 76.6 / 69.8 % (vfdb 611's VT at about
+   140/min: 121 / 56 / 6 of 179), under the 85 % bar on every seed.
 5. **Optimisation**: Adam (Kingma & Ba 2015), learning rate decayed along a cosine to zero
    (Loshchilov & Hutter 2017), batch 64, categorical cross-entropy with label smoothing 0.05
    (Szegedy et al. 2016: keeps the probabilities from saturating, so a doubtful window is not
