@@ -99,7 +99,9 @@ References:
 
 Command line:
     python -m pipeline.train --data DIR --out DIR [--epochs N] [--seed S] [--threads N] [--records ID ...]
-        [--ptbxl DIR] [--cv-report FILE.json] [--windows-per-epoch N]
+        [--ptbxl DIR] [--cv-report FILE.json] [--windows-per-epoch N] [--rate-scaling P]
+    python -m pipeline.train --data DIR --out DIR --card-only --cv-report FILE.json [--replicate FILE.json ...]
+    python -m pipeline.train --data DIR --out DIR --card-only --external FILE.json [--external FILE.json ...]
 """
 
 from __future__ import annotations
@@ -594,7 +596,63 @@ def card_markdown(card: Mapping[str, Any]) -> str:
     ]
     lines += _evaluation_markdown(card.get("evaluation"))
     lines += _replicates_markdown(card.get("evaluation_replicates") or [])
+    lines += _external_markdown(card.get("external_checks") or [])
     return "\n".join(lines) + "\n"
+
+
+# What the card keeps of an external check (`pipeline.evaluate_external`).
+EXTERNAL_KEYS = ("database", "resolution", "windows", "records", "skipped_records", "per_class", "command")
+
+
+def card_external_checks_set(out_dir: str | os.PathLike[str], reports: Sequence[Mapping[str, Any]]) -> Path:
+    """List ``reports`` (of `pipeline.evaluate_external`) in the card of the model in ``out_dir``
+    (JSON + Markdown) as its external checks, replacing earlier ones; returns the JSON card's path.
+
+    Raises:
+        ValueError: a report scored another model file than the card's.
+    """
+    path = Path(out_dir) / CARD_JSON
+    card = json.loads(path.read_text(encoding="utf-8"))
+    for report in reports:
+        if Path(str(report.get("model", ""))).name != card["file"]:
+            raise ValueError(
+                f"The external check scored '{report.get('model')}', not this card's model {card['file']}."
+            )
+    card["external_checks"] = [
+        {
+            **{key: report.get(key) for key in EXTERNAL_KEYS},
+            "vf_vt_windows_called": report["shock_advisory"]["windows_called"],
+            "normal_called_vf_or_vt": report["shock_advisory"]["normal_called_vf_or_vt"],
+            "confusion_matrix": report["confusion_matrix"],
+        }
+        for report in reports
+    ]
+    path.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (Path(out_dir) / CARD_MARKDOWN).write_text(card_markdown(card), encoding="utf-8")
+    return path
+
+
+def _external_markdown(checks: Sequence[Mapping[str, Any]]) -> list[str]:
+    if not checks:
+        return []
+    lines = [
+        "",
+        "## External checks (databases the model never saw; `python -m pipeline.evaluate_external`)",
+        "",
+    ]
+    for check in checks:
+        rate = {"hr": ", 500 Hz", "lr": ", 100 Hz"}.get(check.get("resolution") or "", "")
+        called = ", ".join(
+            f"{name} {round((m['sensitivity'] or 0.0) * m['support'])} of {m['support']} called {name}"
+            for name, m in check["per_class"].items()
+            if m["support"] > 0
+        )
+        lines += [
+            f"- {check['database']}{rate}: {check['windows']} windows of {check['records']} records "
+            f"({check['skipped_records']} left out); {called}; VF/VT called on "
+            f"{check['vf_vt_windows_called']} windows (`{check['command']}`).",
+        ]
+    return lines
 
 
 def _evaluation_markdown(report: Mapping[str, Any] | None) -> list[str]:
@@ -724,9 +782,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
     config = training_config(args)
+    if args.card_only and args.external and not args.cv_report:
+        try:
+            reports = [json.loads(Path(f).read_text(encoding="utf-8")) for f in args.external]
+            path = card_external_checks_set(args.out, reports)
+        except ValueError as error:
+            print(error, file=sys.stderr)
+            return 2
+        print(f"{path}: external checks from {', '.join(args.external)}")
+        return 0
     if args.card_only:
         if not args.cv_report:
-            print("--card-only needs --cv-report", file=sys.stderr)
+            print("--card-only needs --cv-report or --external", file=sys.stderr)
             return 2
         replicates = [json.loads(Path(f).read_text(encoding="utf-8")) for f in args.replicate or ()]
         try:
@@ -889,6 +956,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="REPORT",
         help="with --card-only: a cross-validation of the same configuration with another seed; its "
         "bars must be met too (repeatable)",
+    )
+    parser.add_argument(
+        "--external",
+        action="append",
+        metavar="REPORT",
+        help="with --card-only and no --cv-report: the JSON of python -m pipeline.evaluate_external "
+        "for this model, listed in the card as an external check (repeatable; replaces the list)",
     )
     return parser
 

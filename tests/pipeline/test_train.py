@@ -20,6 +20,7 @@ from pipeline.train import (
     MODEL_FILE,
     NOISE_CLASS,
     TrainingConfig,
+    card_external_checks_set,
     class_draw_shares,
     device_filtered,
     epoch_drawn,
@@ -218,3 +219,24 @@ def test_rate_scaling_plays_windows_faster_and_moves_their_rate_feature(dataset,
     assert np.median(rr[normal, rate]) > np.median(plain_rr[plain_y == RHYTHM_CLASSES.index("Normal"), rate])
     assert np.all(75 * 2 ** rr[normal, rate] < 1.3 * 75 * 2 ** dataset.rr[:, rate].max() + 1e-3)
     assert X.shape == plain_X.shape and np.all(np.isfinite(X))
+
+
+def test_external_checks_are_listed_in_the_card_and_another_models_are_refused(tmp_path):
+    from pathlib import Path
+
+    models = Path(__file__).resolve().parents[2] / "pipeline" / "models"
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    (tmp_path / CARD_JSON).write_text((models / CARD_JSON).read_text(encoding="utf-8"), encoding="utf-8")
+    report = json.loads((docs / "bench-rhythm-ptbxl-sample.json").read_text(encoding="utf-8"))
+    card_external_checks_set(tmp_path, [report])
+    card = json.loads((tmp_path / CARD_JSON).read_text(encoding="utf-8"))
+    assert card["evaluation"] == json.loads((models / CARD_JSON).read_text(encoding="utf-8"))["evaluation"]
+    (check,) = card["external_checks"]
+    normal = report["per_class"]["Normal"]
+    assert check["per_class"]["Normal"]["support"] == normal["support"]
+    markdown = (tmp_path / CARD_MARKDOWN).read_text(encoding="utf-8")
+    assert "## External checks" in markdown
+    assert f"ptbxl, 500 Hz: {report['windows']} windows of {report['records']} records" in markdown
+    assert report["command"] in markdown
+    with pytest.raises(ValueError, match="not this card's model"):
+        card_external_checks_set(tmp_path, [{**report, "model": "/elsewhere/other.keras"}])
