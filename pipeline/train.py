@@ -100,7 +100,7 @@ References:
 Command line:
     python -m pipeline.train --data DIR --out DIR [--epochs N] [--seed S] [--threads N] [--records ID ...]
         [--ptbxl DIR] [--cv-report FILE.json] [--windows-per-epoch N] [--rate-scaling P]
-    python -m pipeline.train --data DIR --out DIR --card-only --cv-report FILE.json [--replicate FILE.json ...]
+    python -m pipeline.train --data DIR --out DIR --card-only --cv-report FILE.json [--replicate F ...]
     python -m pipeline.train --data DIR --out DIR --card-only --external FILE.json [--external FILE.json ...]
 """
 
