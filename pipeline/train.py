@@ -627,6 +627,12 @@ def card_external_checks_set(out_dir: str | os.PathLike[str], reports: Sequence[
         }
         for report in reports
     ]
+    return _card_written(out_dir, card)
+
+
+def _card_written(out_dir: str | os.PathLike[str], card: Mapping[str, Any]) -> Path:
+    """Write ``card`` into ``out_dir`` as JSON and Markdown; returns the JSON's path."""
+    path = Path(out_dir) / CARD_JSON
     path.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     (Path(out_dir) / CARD_MARKDOWN).write_text(card_markdown(card), encoding="utf-8")
     return path
@@ -877,9 +883,7 @@ def card_evaluation_replaced(
             )
     card["evaluation"] = dict(cv_report)
     card["evaluation_replicates"] = [{key: r.get(key) for key in REPLICATE_KEYS} for r in replicates]
-    path.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    (Path(out_dir) / CARD_MARKDOWN).write_text(card_markdown(card), encoding="utf-8")
-    return path
+    return _card_written(out_dir, card)
 
 
 def training_config(args: argparse.Namespace) -> TrainingConfig:
