@@ -179,12 +179,14 @@ def shock_advisory_called(
 ) -> dict[str, Any]:
     """The product's VF/VT call (`pipeline.rhythm_cnn.ShockAdvisory`: P(VF) + P(VT) at or above
     `SHOCK_ADVISORY_THRESHOLD`) on out-of-fold probabilities: the shares of VF, VT, Normal and
-    Noise windows it calls VF/VT, and of the nstdb evaluation-noise windows when given."""
+    Noise windows it calls VF/VT, how many windows it calls, and the share of the nstdb
+    evaluation-noise windows when given."""
     called = probabilities[:, VF] + probabilities[:, VT] >= SHOCK_ADVISORY_THRESHOLD
     result: dict[str, Any] = {
         "rule": f"VF/VT where P(VF) + P(VT) >= {SHOCK_ADVISORY_THRESHOLD:g}",
         "threshold": SHOCK_ADVISORY_THRESHOLD,
         **shock_shares(called, y),
+        "windows_called": int(np.sum(called)),
     }
     if noise_probabilities is not None and len(noise_probabilities):
         noise_called = noise_probabilities[:, VF] + noise_probabilities[:, VT] >= SHOCK_ADVISORY_THRESHOLD

@@ -114,11 +114,8 @@ def trained_on(card_path: Path) -> set[str]:
     return {str(name) for name in card.get("data", {}).get("databases", [])}
 
 
-def external_scored(
-    dataset: RhythmDataset, classifier: CnnRhythmClassifier
-) -> tuple[dict[str, Any], np.ndarray]:
-    """The report of ``classifier`` on every window of ``dataset``, and the probabilities
-    (windows x classes)."""
+def external_scored(dataset: RhythmDataset, classifier: CnnRhythmClassifier) -> dict[str, Any]:
+    """The report of ``classifier`` on every window of ``dataset``."""
     batches = range(0, len(dataset), SCORING_BATCH)
     probabilities = np.concatenate(
         [np.zeros((0, len(RHYTHM_CLASSES)))]
@@ -132,10 +129,7 @@ def external_scored(
     predicted = probabilities.argmax(axis=1)
     matrix = confusion_matrix(dataset.y, predicted)
     per_class = class_metrics(matrix)
-    shock = shock_advisory_called(probabilities, dataset.y)
-    vf_vt = probabilities[:, RHYTHM_CLASSES.index("VF")] + probabilities[:, RHYTHM_CLASSES.index("VT")]
-    shock["windows_called"] = int(np.sum(vf_vt >= shock["threshold"]))
-    report = {
+    return {
         "windows": len(dataset),
         "records": len(set(dataset.record)),
         "subjects": len(set(dataset.subject)),
@@ -143,13 +137,12 @@ def external_scored(
         "classes": list(RHYTHM_CLASSES),
         "per_class": per_class,
         "macro_f1": macro_f1(per_class) if len(dataset) else None,
-        "shock_advisory": shock,
+        "shock_advisory": shock_advisory_called(probabilities, dataset.y),
         "shock_advisory_argmax": shock_advisory(matrix),
         "confusion_matrix": matrix.tolist(),
         "per_record": per_record_calls(dataset, predicted),
         "mean_probability_of_call": float(np.mean(probabilities.max(axis=1))) if len(dataset) else None,
     }
-    return report, probabilities
 
 
 def summary_line(report: dict[str, Any]) -> str:
@@ -191,14 +184,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (FileNotFoundError, RhythmLabelError) as error:
         print(error, file=sys.stderr)
         return 2
-    report, _ = external_scored(dataset, CnnRhythmClassifier.load(model_path))
     report = {
         "evaluation": "external: the model unchanged, on a database it never saw",
         "database": name,
         "db_dir": str(db_dir),
         "model": _shown(model_path),
         "resolution": args.resolution if name == "ptbxl" else None,
-        **report,
+        **external_scored(dataset, CnnRhythmClassifier.load(model_path)),
         "skipped_records": len(skipped),
         "skipped": skipped,
         "command": "python -m pipeline.evaluate_external " + shlex.join(argv),
