@@ -376,13 +376,14 @@ def per_record_calls(dataset: RhythmDataset, predicted: np.ndarray) -> dict[str,
     for record in np.unique(dataset.record):
         rows = dataset.record == record
         calls[str(record)] = {
-            "reference": _class_counts(dataset.y[rows]),
-            "called": _class_counts(predicted[rows]),
+            "reference": class_counts(dataset.y[rows]),
+            "called": class_counts(predicted[rows]),
         }
     return calls
 
 
-def _class_counts(labels: np.ndarray) -> dict[str, int]:
+def class_counts(labels: np.ndarray) -> dict[str, int]:
+    """Windows per class of ``labels`` (indices into `RHYTHM_CLASSES`), the classes present only."""
     counts = np.bincount(labels, minlength=len(RHYTHM_CLASSES))
     return {name: int(n) for name, n in zip(RHYTHM_CLASSES, counts, strict=True) if n}
 

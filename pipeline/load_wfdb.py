@@ -114,6 +114,12 @@ def _header_read(record_path: Path) -> wfdb.Record:
         )
     if not header.n_sig:
         raise EcgFormatError(f"'{shown}' describes a record without any ECG signal.")
+    described = len(header.file_name or [])
+    if described != header.n_sig:  # wfdb reads a header cut short after its record line
+        raise EcgFormatError(
+            f"'{shown}' announces {header.n_sig} signals but describes {described}: the header is "
+            "incomplete. Please send the record's original .hea file."
+        )
     if not header.fs:
         raise EcgFormatError(f"'{shown}' does not say how many samples per second were recorded.")
     return header

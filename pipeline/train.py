@@ -618,16 +618,26 @@ def card_external_checks_set(out_dir: str | os.PathLike[str], reports: Sequence[
             raise ValueError(
                 f"The external check scored '{report.get('model')}', not this card's model {card['file']}."
             )
-    card["external_checks"] = [
-        {
-            **{key: report.get(key) for key in EXTERNAL_KEYS},
-            "vf_vt_windows_called": report["shock_advisory"]["windows_called"],
-            "normal_called_vf_or_vt": report["shock_advisory"]["normal_called_vf_or_vt"],
-            "confusion_matrix": report["confusion_matrix"],
-        }
-        for report in reports
-    ]
+    card["external_checks"] = [_external_check(report) for report in reports]
     return _card_written(out_dir, card)
+
+
+def _external_check(report: Mapping[str, Any]) -> dict[str, Any]:
+    """What the card keeps of one external report: against rhythm labels, or against beat labels."""
+    if "per_category" in report:  # `pipeline.evaluate_external --reference beats`
+        return {
+            **{key: report.get(key) for key in EXTERNAL_KEYS if key != "per_class"},
+            "reference": "beats",
+            "vf_vt_windows_called": report["shock_advisory"]["windows_called"],
+            "per_category": report["per_category"],
+            "per_source": report["per_source"],
+        }
+    return {
+        **{key: report.get(key) for key in EXTERNAL_KEYS},
+        "vf_vt_windows_called": report["shock_advisory"]["windows_called"],
+        "normal_called_vf_or_vt": report["shock_advisory"]["normal_called_vf_or_vt"],
+        "confusion_matrix": report["confusion_matrix"],
+    }
 
 
 def _card_written(out_dir: str | os.PathLike[str], card: Mapping[str, Any]) -> Path:
@@ -647,6 +657,9 @@ def _external_markdown(checks: Sequence[Mapping[str, Any]]) -> list[str]:
         "",
     ]
     for check in checks:
+        if check.get("reference") == "beats":
+            lines.append(_beat_check_markdown(check))
+            continue
         rate = {"hr": ", 500 Hz", "lr": ", 100 Hz"}.get(check.get("resolution") or "", "")
         called = ", ".join(
             f"{name} {round((m['sensitivity'] or 0.0) * m['support'])} of {m['support']} called {name}"
@@ -659,6 +672,27 @@ def _external_markdown(checks: Sequence[Mapping[str, Any]]) -> list[str]:
             f"{check['vf_vt_windows_called']} windows (`{check['command']}`).",
         ]
     return lines
+
+
+def _beat_check_markdown(check: Mapping[str, Any]) -> str:
+    """One line of the card for an external check against beat labels (`pipeline.beat_reference`)."""
+
+    def category(name: str, what: str) -> str:
+        counts = check["per_category"][name]
+        share = counts["share_called_vf_vt"]
+        called_normal = counts["called"].get("Normal", 0)
+        return (
+            f"{counts['windows']} windows {what}: {counts['called_vf_vt']} called VF/VT"
+            + (f" ({100 * share:.2f} %)" if share is not None else "")
+            + f", {called_normal} called Normal"
+        )
+
+    return (
+        f"- {check['database']}, against its beat labels: {check['records']} records "
+        f"({check['skipped_records']} left out); "
+        f"{category('supraventricular', 'without a ventricular beat')}; "
+        f"{category('ventricular', 'with ventricular beats')} (`{check['command']}`)."
+    )
 
 
 def _evaluation_markdown(report: Mapping[str, Any] | None) -> list[str]:

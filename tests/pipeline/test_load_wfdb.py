@@ -278,6 +278,16 @@ def test_garbage_header_is_a_format_error(tmp_path):
     assert_readable(error, tmp_path)
 
 
+def test_header_cut_after_its_record_line_is_a_format_error(tmp_path):
+    # Two signals announced, none described (found scoring a folder of records: wfdb reads such a
+    # header without complaint and the loader then failed with a TypeError).
+    (tmp_path / "cut.hea").write_text("cut 2 250 1000\n", encoding="utf-8")
+
+    with pytest.raises(EcgFormatError, match="announces 2 signals but describes 0") as error:
+        load_ecg(tmp_path / "cut")
+    assert_readable(error, tmp_path)
+
+
 def test_damaged_annotation_file_is_a_format_error(tmp_path):
     record = record_copy(tmp_path)
     record.with_suffix(".atr").write_bytes(b"\xff" * 7)

@@ -240,3 +240,23 @@ def test_external_checks_are_listed_in_the_card_and_another_models_are_refused(t
     assert report["command"] in markdown
     with pytest.raises(ValueError, match="not this card's model"):
         card_external_checks_set(tmp_path, [{**report, "model": "/elsewhere/other.keras"}])
+
+
+def test_an_external_check_against_beat_labels_is_listed_with_its_categories(tmp_path):
+    from pathlib import Path
+
+    models = Path(__file__).resolve().parents[2] / "pipeline" / "models"
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    (tmp_path / CARD_JSON).write_text((models / CARD_JSON).read_text(encoding="utf-8"), encoding="utf-8")
+    report = json.loads((docs / "bench-rhythm-qtdb-beats.json").read_text(encoding="utf-8"))
+    card_external_checks_set(tmp_path, [report])
+    (check,) = json.loads((tmp_path / CARD_JSON).read_text(encoding="utf-8"))["external_checks"]
+    assert check["reference"] == "beats"
+    assert check["per_category"] == report["per_category"]
+    sinus = report["per_category"]["supraventricular"]
+    markdown = (tmp_path / CARD_MARKDOWN).read_text(encoding="utf-8")
+    assert (
+        f"qtdb, against its beat labels: {report['records']} records ({report['skipped_records']} left out); "
+        f"{sinus['windows']} windows without a ventricular beat: {sinus['called_vf_vt']} called VF/VT"
+    ) in markdown
+    assert report["command"] in markdown
