@@ -157,8 +157,10 @@ def _add_monitor_commands(commands) -> None:
     vf.add_argument(
         "--false-alarms",
         action="store_true",
-        help="with --held-out: count VF/VT alarms on the strips of --db that hold no VF or VT "
-        "(e.g. --db ../shared/data/physionet/mitdb)",
+        help="count VF/VT alarms on the strips of --db that hold no VF or VT: with --held-out those "
+        "of a database with rhythm labels (e.g. --db ../shared/data/physionet/mitdb); without it the "
+        "shipped model's on a database it never saw that labels beats, on the strips whose beats "
+        "are all normal or supraventricular (e.g. --db ../shared/data/physionet/qtdb)",
     )
 
 

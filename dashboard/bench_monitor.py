@@ -4,6 +4,7 @@
     python -m dashboard.bench monitor-vf [--out FILE]
     python -m dashboard.bench monitor-vf --held-out DIR [--db VFDB] [--out FILE]
     python -m dashboard.bench monitor-vf --held-out DIR --false-alarms --db MITDB [--out FILE]
+    python -m dashboard.bench monitor-vf --false-alarms --db QTDB [--out FILE]
 
 `monitor`: (1) the wall with N replayed beds (250 Hz) in headless Chromium for `--seconds`:
 updates per second of each trace (window.ecgMonitorStats) and the app server's CPU from
@@ -17,7 +18,10 @@ when the VF/VT alarm is raised relative to each annotated VF/VFL onset. Needs a 
 call (pipeline/models/rhythm_cnn.card.json). With `--held-out DIR` every VF episode of `--db` is
 replayed with the cross-validation model that never saw its record (`bench_vf_held_out`); with
 `--false-alarms`, the alarms raised on strips that hold no VF or VT, per hour
-(`bench_vf_false_alarms_held_out`).
+(`bench_vf_false_alarms_held_out`). `--false-alarms` without `--held-out` replays, with the
+shipped model, a database it never saw that labels beats rather than rhythms (the QT Database),
+and counts the alarms on strips whose beats are all normal or supraventricular
+(`bench_vf_false_alarms_beats`).
 """
 
 from __future__ import annotations
@@ -459,39 +463,108 @@ def bench_vf_false_alarms_held_out(models_dir: str, db_dir: str) -> dict:
     `NEW_ALARM_AFTER_S` without one: the alarm latches until acknowledged, so the nurse sees
     one banner, not one per call. Returns the hours replayed, calls, events and events per
     hour, per record and in all."""
-    from dashboard.monitoring import REPLAY_FS, RHYTHM_EVERY_S, RHYTHM_WINDOW_S
-    from pipeline.rhythm_cnn import SHOCK_ADVISORY_THRESHOLD
+    from dashboard.monitoring import REPLAY_FS
     from pipeline.rhythm_labels import record_rhythm_segments
 
-    window = int(RHYTHM_WINDOW_S * REPLAY_FS)
     rows = []
     for record, path, name in _held_out_records(models_dir, db_dir):
-        is_vf_vt = _vf_vt_call(_held_out_advisory(models_dir, name))
         signal = _replayed_lead(path)
         quiet = np.zeros(int(np.ceil(len(signal) / REPLAY_FS)) + 1, dtype=bool)  # per second
         for seg in record_rhythm_segments(path):
             if seg.rhythm_class is not None and seg.rhythm_class not in ("VF", "VT"):
                 quiet[int(np.ceil(seg.start_s)) : int(np.floor(seg.end_s))] = True
-        strips, called_at = 0, []
-        t = RHYTHM_WINDOW_S
-        while t * REPLAY_FS <= len(signal):
-            if quiet[int(t - RHYTHM_WINDOW_S) : int(np.ceil(t))].all():
-                stop = int(round(t * REPLAY_FS))
-                strips += 1
-                if is_vf_vt(signal[stop - window : stop]):
-                    called_at.append(t)
-            t += RHYTHM_EVERY_S
-        events = sum(
-            1 for i, at in enumerate(called_at) if i == 0 or at - called_at[i - 1] >= NEW_ALARM_AFTER_S
-        )
         rows.append(
-            {"record": record, "model": name, "strips": strips, "called": len(called_at), "events": events}
+            {
+                "record": record,
+                "model": name,
+                **_alarm_events(
+                    signal,
+                    lambda start_s, end_s, quiet=quiet: bool(quiet[int(start_s) : int(np.ceil(end_s))].all()),
+                    _vf_vt_call(_held_out_advisory(models_dir, name)),
+                ),
+            }
         )
+    return {"database": str(db_dir), "models": str(models_dir), **_false_alarms_summary(rows)}
+
+
+def bench_vf_false_alarms_beats(db_dir: str) -> dict:
+    """False VF/VT alarms of the shipped model on a database it never saw that labels beats, not
+    rhythms (the QT Database, say): each record replayed through the live path's VF/VT call as in
+    `bench_vf_false_alarms_held_out`, on the 10-s strips whose annotated beats are all normal or
+    supraventricular (`pipeline.beat_reference`: not VF, not VT). Records excerpted from the
+    model's training databases are left out (`pipeline.evaluate_external.record_source`)."""
+    import wfdb
+
+    from pipeline.beat_reference import SUPRAVENTRICULAR, window_beat_categories
+    from pipeline.evaluate_external import record_source, trained_on
+    from pipeline.rhythm_cnn import (
+        DEFAULT_CARD_PATH,
+        DEFAULT_MODEL_PATH,
+        SHOCK_ADVISORY_THRESHOLD,
+        CnnRhythmClassifier,
+        ShockAdvisory,
+    )
+
+    folder = Path(db_dir)
+    excluded = trained_on(Path(DEFAULT_CARD_PATH))
+    is_vf_vt = _vf_vt_call(
+        ShockAdvisory(CnnRhythmClassifier.load(DEFAULT_MODEL_PATH), SHOCK_ADVISORY_THRESHOLD)
+    )
+    rows, left_out = [], {}
+    for header in sorted(folder.glob("*.hea")):
+        path = header.with_suffix("")
+        source = record_source(folder.resolve().name, path.name)
+        if source in excluded or not path.with_suffix(".atr").is_file():
+            left_out[path.name] = f"from {source}, a training database" if source in excluded else "no .atr"
+            continue
+        annotation = wfdb.rdann(str(path), "atr")
+        times_s = np.asarray(annotation.sample, dtype=np.float64) / float(annotation.fs)
+        symbols = np.asarray(annotation.symbol)
+
+        def sinus(start_s: float, end_s: float, times_s=times_s, symbols=symbols) -> bool:
+            categories = window_beat_categories(times_s, symbols, np.array([start_s]), end_s - start_s)
+            return categories[0] == SUPRAVENTRICULAR
+
+        rows.append(
+            {"record": path.name, "source": source, **_alarm_events(_replayed_lead(path), sinus, is_vf_vt)}
+        )
+    return {
+        "database": str(db_dir),
+        "model": str(Path(DEFAULT_MODEL_PATH).relative_to(REPO_ROOT)),
+        "strips_scored": "10-s strips whose annotated beats are all normal or supraventricular",
+        "left_out": left_out,
+        **_false_alarms_summary(rows),
+    }
+
+
+def _alarm_events(signal: np.ndarray, scored, is_vf_vt) -> dict:
+    """The live path's VF/VT call on ``signal`` (at `dashboard.monitoring.REPLAY_FS`) every
+    `dashboard.monitoring.RHYTHM_EVERY_S` over the last 10 s, on the strips (start s, end s) that
+    ``scored`` accepts: strips, calls, and alarm events (a call after `NEW_ALARM_AFTER_S` without one)."""
+    from dashboard.monitoring import REPLAY_FS, RHYTHM_EVERY_S, RHYTHM_WINDOW_S
+
+    window = int(RHYTHM_WINDOW_S * REPLAY_FS)
+    strips, called_at = 0, []
+    t = RHYTHM_WINDOW_S
+    while t * REPLAY_FS <= len(signal):
+        if scored(t - RHYTHM_WINDOW_S, t):
+            stop = int(round(t * REPLAY_FS))
+            strips += 1
+            if is_vf_vt(signal[stop - window : stop]):
+                called_at.append(t)
+        t += RHYTHM_EVERY_S
+    events = sum(1 for i, at in enumerate(called_at) if i == 0 or at - called_at[i - 1] >= NEW_ALARM_AFTER_S)
+    return {"strips": strips, "called": len(called_at), "events": events}
+
+
+def _false_alarms_summary(rows: list[dict]) -> dict:
+    """The per-record rows of `_alarm_events` and their totals: hours, calls, events per hour."""
+    from dashboard.monitoring import RHYTHM_EVERY_S
+    from pipeline.rhythm_cnn import SHOCK_ADVISORY_THRESHOLD
+
     hours = sum(r["strips"] for r in rows) * RHYTHM_EVERY_S / 3600.0
     events = sum(r["events"] for r in rows)
     return {
-        "database": str(db_dir),
-        "models": str(models_dir),
         "threshold": SHOCK_ADVISORY_THRESHOLD,
         "every_s": RHYTHM_EVERY_S,
         "records": rows,
@@ -505,7 +578,9 @@ def bench_vf_false_alarms_held_out(models_dir: str, db_dir: str) -> dict:
 
 
 def main(args) -> int:
-    if args.command == "monitor-vf" and getattr(args, "false_alarms", False):
+    if args.command == "monitor-vf" and getattr(args, "false_alarms", False) and not args.held_out:
+        result = bench_vf_false_alarms_beats(args.db)
+    elif args.command == "monitor-vf" and getattr(args, "false_alarms", False):
         result = bench_vf_false_alarms_held_out(args.held_out, args.db)
     elif args.command == "monitor-vf" and getattr(args, "held_out", None):
         result = bench_vf_held_out(args.held_out, args.db)

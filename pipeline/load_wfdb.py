@@ -8,7 +8,13 @@ or a huge allocation:
 - every signal file the header names is a plain file name beside the header (a header in an
   upload could otherwise name ``../../etc/passwd``) and exists;
 - the files together stay under the byte limit;
-- each signal file is at least as long as the header says (a copy cut short is caught here).
+- each signal file is at least as long as the header says (a copy cut short is caught here);
+- the header gives its sampling rate: header(5) lets a missing rate default to 250 Hz, and
+  `wfdb` takes that default silently, also for a rate field it cannot parse. A guessed rate
+  scales every interval and heart rate (a 360-Hz record read at 250 Hz gives rates 30 % too
+  low), so it is not guessed. (A zero gain, "uncalibrated", is read at header(5)'s default of
+  200 units per millivolt, as PhysioNet's tools do: real records have it, e.g. the QT
+  Database's excerpts of the Supraventricular Arrhythmia Database.)
 
 Reference: WFDB header format, https://physionet.org/physiotools/wag/header-5.htm ; signal
 formats, https://physionet.org/physiotools/wag/signal-5.htm ; annotations,
@@ -18,6 +24,7 @@ https://physionet.org/physiotools/wag/annot-5.htm .
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -120,9 +127,22 @@ def _header_read(record_path: Path) -> wfdb.Record:
             f"'{shown}' announces {header.n_sig} signals but describes {described}: the header is "
             "incomplete. Please send the record's original .hea file."
         )
-    if not header.fs:
+    record_line = _header_lines(record_path.with_name(shown))[0]
+    if not header.fs or len(record_line) < 3 or _RATE_FIELD.fullmatch(record_line[2]) is None:
         raise EcgFormatError(f"'{shown}' does not say how many samples per second were recorded.")
     return header
+
+
+# header(5) record line: name[/segments] signals rate[/counter rate[(base counter)]] ...
+_RATE_FIELD = re.compile(r"\d*\.?\d+(/\d*\.?\d+(\(-?\d*\.?\d+\))?)?")
+
+
+def _header_lines(header_path: Path) -> list[list[str]]:
+    """The fields of each line of the header that is not a comment (at least one list)."""
+    with header_path.open("rb") as file:
+        text = file.read(1024 * 1024).decode("latin-1")
+    lines = (line.split("#", 1)[0].split() for line in text.splitlines())
+    return [fields for fields in lines if fields] or [[]]
 
 
 def _data_paths_checked(header: wfdb.Record, header_path: Path) -> list[Path]:

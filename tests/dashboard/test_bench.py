@@ -79,3 +79,31 @@ def test_false_vf_vt_alarms_are_counted_on_strips_without_vf_or_vt(tmp_path):
     assert result["hours"] == round(row["strips"] * RHYTHM_EVERY_S / 3600, 2)
     assert result["events"] == row["events"] == 0
     assert result["events_per_hour"] == 0.0
+
+
+def test_false_vf_vt_alarms_on_a_beat_labelled_database_the_model_never_saw(tmp_path):
+    import wfdb
+
+    from dashboard.bench_monitor import bench_vf_false_alarms_beats
+    from tests.pipeline.physionet_data import physionet_record
+
+    # qtdb sel16265 (MIT-BIH Normal Sinus Rhythm Database, 15 min, every beat normal: its .atr read
+    # here) is scored; sel100 is mitdb 100, on which the model trained: left out by its name.
+    folder = tmp_path / "qtdb"
+    folder.mkdir()
+    for name in ("sel16265", "sel100"):
+        source = physionet_record("qtdb", name)
+        for extension in (".hea", ".dat", ".atr"):
+            (folder / (name + extension)).symlink_to(source.with_name(name + extension))
+    symbols = set(wfdb.rdann(str(physionet_record("qtdb", "sel16265")), "atr").symbol)
+    assert symbols == {"N"}
+
+    result = bench_vf_false_alarms_beats(str(folder))
+
+    assert list(result["left_out"]) == ["sel100"] and "mitdb" in result["left_out"]["sel100"]
+    (row,) = result["records"]
+    # Strips end every second from 10 s to the end of the 15 min (891), less those the beat
+    # labels do not describe.
+    assert row["record"] == "sel16265" and row["source"] == "nsrdb" and 800 <= row["strips"] <= 891
+    assert result["hours"] == round(row["strips"] / 3600, 2)
+    assert row["events"] == result["events"] == 0  # sinus rhythm: no VF/VT alarm

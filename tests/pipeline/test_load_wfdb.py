@@ -261,6 +261,26 @@ def test_implausible_rate_in_the_header_is_a_rate_error(tmp_path, fs):
     assert_readable(error, tmp_path)
 
 
+@pytest.mark.parametrize("record_line", ["100 2", "100 2 abc 650000", "100 2 360Hz 650000"])
+def test_a_header_without_a_readable_rate_is_refused_not_read_at_250_hz(tmp_path, record_line):
+    # wfdb takes header(5)'s default of 250 Hz for a missing or unparsable rate: mitdb 100 read
+    # that way would show every heart rate 31 % low.
+    record = record_copy(tmp_path)
+    header_edited(record, "100 2 360 650000", record_line)
+
+    with pytest.raises(EcgFormatError, match="how many samples per second") as error:
+        load_ecg(record)
+    assert_readable(error, tmp_path)
+
+
+@pytest.mark.parametrize("rate", ["360", "360.0", "360/1", "360/1(0)"])
+def test_rate_fields_of_the_header_format_are_read(tmp_path, rate):
+    record = record_copy(tmp_path)
+    header_edited(record, "100 2 360 650000", f"100 2 {rate} 650000")
+
+    assert load_ecg(record).fs == 360.0
+
+
 def test_five_second_record_is_too_short(tmp_path):
     record = record_copy(tmp_path, annotations=False)
     header_edited(record, "100 2 360 650000", "100 2 360 1800")
