@@ -1,4 +1,4 @@
-"""Checks every loaded ECG passes before analysis: rate, length, gaps, flat and clipped leads.
+"""Checks every loaded ECG passes before analysis: rate, length, gaps, flat, clipped and out-of-scale leads.
 
 Every loader ends here, so whatever the file format, an `Ecg` that reaches the analysis has a
 plausible sampling rate, lasts at least 10 s, holds only finite values, and every lead carries
@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+from scipy.signal import butter, sosfiltfilt
 
 from pipeline.ecg import Ecg
 from pipeline.errors import EcgRateError, EcgSignalError, EcgTooShortError
@@ -45,6 +46,16 @@ MIN_PEAK_TO_PEAK_MV = 0.02
 # the two extremes is well beyond that and means the lead cannot be read.
 MAX_CLIPPED_FRACTION = 0.20
 
+# An ECG spans a few millivolts: QRS complexes reach 4-5 mV in marked left-ventricular
+# hypertrophy, and the widest lead of the 264 PhysioNet records in ../shared (VF, VT and noise
+# included) spans 8.5 mV between its 0.5th and 99.5th percentiles once the baseline is removed.
+# Fifty millivolts is far beyond any of that, and far below what a unit mistake gives (microvolts
+# read as millivolts: a thousand times the true amplitude, which would put every amplitude the
+# pipeline judges - P and T waves present, a lead off - out of scale).
+MAX_ECG_RANGE_MV = 50.0
+_RANGE_PERCENTILES = (0.5, 99.5)
+_BASELINE_HIGHPASS_HZ = 0.5
+
 
 def ecg_validate(ecg: Ecg) -> Ecg:
     """Check ``ecg`` for analysis and bridge short gaps.
@@ -59,7 +70,8 @@ def ecg_validate(ecg: Ecg) -> Ecg:
     Raises:
         EcgRateError: ``fs`` outside `MIN_FS_HZ` .. `MAX_FS_HZ`.
         EcgTooShortError: shorter than `MIN_DURATION_S`.
-        EcgSignalError: a lead with no values, a gap longer than `MAX_GAP_S`, a flat lead or a clipped lead.
+        EcgSignalError: a lead with no values, a gap longer than `MAX_GAP_S`, a flat lead, a clipped lead,
+            or one spanning more than `MAX_ECG_RANGE_MV` (wrong units).
 
     Example:
         >>> import numpy as np
@@ -79,6 +91,7 @@ def ecg_validate(ecg: Ecg) -> Ecg:
         ecg = dataclasses.replace(ecg, signal_mv=signal)
     for lead, name in enumerate(ecg.lead_names):
         _check_lead_has_signal(signal[:, lead], name)
+        _check_amplitude_plausible(signal[:, lead], ecg.fs, name)
     return ecg
 
 
@@ -142,4 +155,16 @@ def _check_lead_has_signal(lead_mv: np.ndarray, name: str) -> None:
             f"Lead '{name}' is cut off at its highest and lowest values (clipped) for "
             f"{100 * at_extremes / len(lead_mv):.0f}% of the recording, so its waves cannot be measured. "
             "The recorder's gain may have been set too high."
+        )
+
+
+def _check_amplitude_plausible(lead_mv: np.ndarray, fs: float, name: str) -> None:
+    """Refuse a lead whose baseline-free range is beyond any ECG's (`MAX_ECG_RANGE_MV`)."""
+    highpass = butter(2, _BASELINE_HIGHPASS_HZ, "highpass", fs=fs, output="sos")
+    low, high = np.percentile(sosfiltfilt(highpass, lead_mv.astype(np.float64)), _RANGE_PERCENTILES)
+    if high - low > MAX_ECG_RANGE_MV:
+        raise EcgSignalError(
+            f"Lead '{name}' swings over {high - low:,.0f} mV, but an ECG spans a few millivolts. The "
+            "file's units are probably wrong (microvolts marked as millivolts?): please check how it "
+            "was exported."
         )

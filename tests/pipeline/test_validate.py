@@ -7,7 +7,15 @@ import pytest
 
 from pipeline.ecg import Ecg
 from pipeline.errors import EcgRateError, EcgSignalError, EcgTooShortError
-from pipeline.validate import MAX_CLIPPED_FRACTION, MAX_GAP_S, MIN_PEAK_TO_PEAK_MV, ecg_validate
+from pipeline.load import load_ecg
+from pipeline.validate import (
+    MAX_CLIPPED_FRACTION,
+    MAX_ECG_RANGE_MV,
+    MAX_GAP_S,
+    MIN_PEAK_TO_PEAK_MV,
+    ecg_validate,
+)
+from tests.pipeline.physionet_data import physionet_record
 
 
 def sine_ecg(seconds: float = 12.0, fs: float = 250.0, amplitude_mv: float = 1.0) -> Ecg:
@@ -93,3 +101,22 @@ def test_clipping_just_under_the_limit_passes_and_over_it_is_refused():
         else:
             with pytest.raises(EcgSignalError, match="clipped"):
                 ecg_validate(clipped)
+
+
+def test_a_real_ecg_in_microvolts_marked_as_millivolts_is_refused():
+    # mitdb 100 (MLII spans about 2 mV) as a file would carry it with the wrong unit, a thousand
+    # times too large; the true one passes, and so does a DC offset of 500 mV, which a
+    # DC-coupled amplifier can add and the baseline filter removes.
+    ecg = load_ecg(physionet_record("mitdb", "100"))
+    assert ecg_validate(ecg) is ecg
+    with pytest.raises(EcgSignalError, match="units are probably wrong") as error:
+        ecg_validate(with_signal(ecg, ecg.signal_mv * 1000.0))
+    assert "MLII" in str(error.value)
+    ecg_validate(with_signal(ecg, ecg.signal_mv + 500.0))
+
+
+def test_the_amplitude_limit_sits_between_any_ecg_and_a_unit_mistake():
+    # A 1.3-Hz sine spans twice its amplitude (give or take the baseline filter's few percent).
+    ecg_validate(sine_ecg(seconds=60.0, amplitude_mv=MAX_ECG_RANGE_MV / 2 * 0.85))
+    with pytest.raises(EcgSignalError, match="swings over"):
+        ecg_validate(sine_ecg(seconds=60.0, amplitude_mv=MAX_ECG_RANGE_MV / 2 * 1.15))
