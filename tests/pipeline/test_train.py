@@ -221,16 +221,23 @@ def test_rate_scaling_plays_windows_faster_and_moves_their_rate_feature(dataset,
     assert X.shape == plain_X.shape and np.all(np.isfinite(X))
 
 
-def test_external_checks_are_listed_in_the_card_and_another_models_are_refused(tmp_path):
+def _shipped_card_with_external_check(tmp_path, report_name: str) -> tuple[dict, dict]:
+    """The shipped card copied into ``tmp_path`` with the committed report ``docs/<report_name>``
+    as its external check: (the report, the card written)."""
     from pathlib import Path
 
-    models = Path(__file__).resolve().parents[2] / "pipeline" / "models"
-    docs = Path(__file__).resolve().parents[2] / "docs"
-    (tmp_path / CARD_JSON).write_text((models / CARD_JSON).read_text(encoding="utf-8"), encoding="utf-8")
-    report = json.loads((docs / "bench-rhythm-ptbxl-sample.json").read_text(encoding="utf-8"))
+    repo = Path(__file__).resolve().parents[2]
+    shipped = (repo / "pipeline" / "models" / CARD_JSON).read_text(encoding="utf-8")
+    (tmp_path / CARD_JSON).write_text(shipped, encoding="utf-8")
+    report = json.loads((repo / "docs" / report_name).read_text(encoding="utf-8"))
     card_external_checks_set(tmp_path, [report])
     card = json.loads((tmp_path / CARD_JSON).read_text(encoding="utf-8"))
-    assert card["evaluation"] == json.loads((models / CARD_JSON).read_text(encoding="utf-8"))["evaluation"]
+    assert card["evaluation"] == json.loads(shipped)["evaluation"]
+    return report, card
+
+
+def test_external_checks_are_listed_in_the_card_and_another_models_are_refused(tmp_path):
+    report, card = _shipped_card_with_external_check(tmp_path, "bench-rhythm-ptbxl-sample.json")
     (check,) = card["external_checks"]
     normal = report["per_class"]["Normal"]
     assert check["per_class"]["Normal"]["support"] == normal["support"]
@@ -243,14 +250,8 @@ def test_external_checks_are_listed_in_the_card_and_another_models_are_refused(t
 
 
 def test_an_external_check_against_beat_labels_is_listed_with_its_categories(tmp_path):
-    from pathlib import Path
-
-    models = Path(__file__).resolve().parents[2] / "pipeline" / "models"
-    docs = Path(__file__).resolve().parents[2] / "docs"
-    (tmp_path / CARD_JSON).write_text((models / CARD_JSON).read_text(encoding="utf-8"), encoding="utf-8")
-    report = json.loads((docs / "bench-rhythm-qtdb-beats.json").read_text(encoding="utf-8"))
-    card_external_checks_set(tmp_path, [report])
-    (check,) = json.loads((tmp_path / CARD_JSON).read_text(encoding="utf-8"))["external_checks"]
+    report, card = _shipped_card_with_external_check(tmp_path, "bench-rhythm-qtdb-beats.json")
+    (check,) = card["external_checks"]
     assert check["reference"] == "beats"
     assert check["per_category"] == report["per_category"]
     sinus = report["per_category"]["supraventricular"]
