@@ -57,7 +57,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shlex
 import sys
 import time
@@ -86,6 +85,7 @@ from pipeline.train import (
     DEFAULT_CONFIG,
     TrainingConfig,
     add_training_options,
+    machine_described,
     model_trained,
     training_config,
 )
@@ -410,7 +410,7 @@ def speed_measured(model: Any, fs: float = 360.0, seed: int = DEFAULT_SEED) -> d
         beat_times.append(detected - started)
     model_s = float(np.median(model_times))
     return {
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, predict_on_batch",
+        "machine": f"{machine_described()}, predict_on_batch",
         "record_30min_windows": int(len(windows)),
         "ms_per_window": 1000.0 * model_s / len(windows),
         "record_30min_s": model_s,

@@ -41,7 +41,11 @@ epochs. With oneDNN off (TensorFlow's Eigen kernels, as fast here: 14.7 against 
 2 epochs) and a fixed number of threads, two runs are equal bit for bit
 (tests/pipeline/test_train.py). The thread count is part of the arithmetic (Eigen splits a sum by
 threads; the card's seed-7 cross-validation called 0.80 % of normal windows VF/VT, its rerun on
-one thread 1.07 %): a run repeats with the same ``--threads``, which the card records.
+one thread 1.07 %): a run repeats with the same ``--threads``, which the card records. So is the
+CPU: on another x86-64 machine (AMD EPYC, AVX-512) the same commands, code, libraries and windows
+trained other models (the card's seed-20240601 cross-validation: macro-F1 0.468 instead of
+0.490; `docs/rhythm-cv-rerun.json`), whether or not XLA and NumPy were held to AVX2, so a run
+repeats bit for bit on the same machine only; the card names it (`pipeline.train.machine_described`).
 
 TensorFlow and Keras are imported inside the functions: importing the pipeline stays fast
 where no model is built.

@@ -87,7 +87,14 @@ seed, or refused).
 Seeds: NumPy's generator, Python's and TensorFlow's (`keras.utils.set_random_seed`) all follow
 ``seed``, and TensorFlow runs without its oneDNN kernels, whose sums varied from run to run
 (`pipeline.rhythm_model.tensorflow_made_reproducible`): the same command with the same
-``--threads`` (the card records the number) trains the same model bit for bit.
+``--threads`` (the card records the number) trains the same model bit for bit on the same
+machine. Not on another CPU: in December 2026 the card's three cross-validations, rerun on
+another x86-64 machine with AVX-512 (AMD EPYC) with the same code, library versions and
+windows (the dataset rebuilt equal bit for bit), ended elsewhere: seed 20240601 macro-F1 0.468
+instead of 0.490 and VT called VF/VT 77.3 % instead of 90.6 %; seeds 7 and 11 called 0.81 and
+0.50 % of normal windows VF/VT instead of 1.91 and 1.41 % (`docs/rhythm-cv-rerun.json`).
+TensorFlow's training arithmetic depends on the CPU; each rerun is another draw of the
+procedure, and the spread between them is the procedure's own.
 
 References:
     Mahajan D, Girshick R, Ramanathan V, et al. Exploring the limits of weakly supervised
@@ -459,6 +466,19 @@ def model_trained(
     )
 
 
+def machine_described() -> str:
+    """The machine a model was trained or measured on: architecture, CPU model, cores. The CPU is
+    part of a training run's arithmetic (`_threads_markdown`), so the card names it."""
+    model = ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            names = (line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
+            model = next(names, "")
+    except OSError:  # not Linux: the platform's own name, where it gives one
+        model = platform.processor()
+    return ", ".join(part for part in (platform.machine(), model, f"{os.cpu_count()} CPU cores") if part)
+
+
 def library_versions() -> dict[str, str]:
     """The versions of Python and of the libraries a model depends on."""
     import keras
@@ -538,7 +558,7 @@ def model_card(
             "parameters": int(trained.model.count_params()),
             "trained_on": trained_on,
             "date_utc": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
+            "machine": machine_described(),
         },
         "libraries": library_versions(),
         "evaluation": dict(cv_report) if cv_report is not None else None,
@@ -553,7 +573,9 @@ def _threads_markdown(threads: int | None) -> str:
         )
     return (
         f"- Threads: {threads}, oneDNN off: the same command with `--threads {threads}` trains this "
-        "model again bit for bit."
+        "model again bit for bit on the same machine. The CPU is part of the arithmetic: on another one, "
+        "with the same data, code and libraries, TensorFlow rounds differently and the command trains "
+        "another draw of the same procedure (`docs/rhythm-cv-rerun.json`)."
     )
 
 

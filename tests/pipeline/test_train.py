@@ -25,6 +25,7 @@ from pipeline.train import (
     device_filtered,
     epoch_drawn,
     following_windows,
+    machine_described,
     main,
     synthetic_noise_windows,
 )
@@ -261,3 +262,24 @@ def test_an_external_check_against_beat_labels_is_listed_with_its_categories(tmp
         f"{sinus['windows']} windows without a ventricular beat: {sinus['called_vf_vt']} called VF/VT"
     ) in markdown
     assert report["command"] in markdown
+
+
+def test_the_card_names_the_cpu_it_was_trained_on():
+    # A run repeats bit for bit on the same machine only (docs/rhythm-cv-rerun.json): the card's
+    # machine names the CPU model that /proc/cpuinfo gives (read here independently).
+    import os
+    import platform
+    from pathlib import Path
+
+    described = machine_described()
+    assert described.startswith(platform.machine() + ", ")
+    assert described.endswith(f"{os.cpu_count()} CPU cores")
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        names = [
+            line.split(":", 1)[1].strip()
+            for line in cpuinfo.read_text().splitlines()
+            if line.startswith("model name")
+        ]
+        if names:
+            assert f", {names[0]}, " in described
