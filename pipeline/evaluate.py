@@ -50,6 +50,7 @@ Command line:
         [--records ID ...] [--model FILE.keras] [--speed-only] [--save-probabilities FILE.npz]
         [--save-models DIR]
     python -m pipeline.evaluate --data DIR --rescore FILE.npz --out FILE.json
+    python -m pipeline.evaluate --data DIR --ensemble A.npz B.npz [...] --out FILE.json
 """
 
 from __future__ import annotations
@@ -370,6 +371,44 @@ def shock_advisory_rescored(report: Mapping[str, Any], saved: str | os.PathLike[
     return rescored
 
 
+def ensemble_scored(saved: Sequence[str | os.PathLike[str]]) -> dict[str, Any]:
+    """The cross-validation's metrics and bars for the mean of several runs' saved out-of-fold
+    probabilities (``--save-probabilities`` of the same procedure with other seeds): an ensemble of
+    their models, scored without training again. The folds do not depend on the seed, so each
+    window's models all never saw its subject; runs that hold other windows or folds are refused.
+    The nstdb evaluation-noise windows are drawn per seed, so the ensemble has no noise figure.
+
+    Raises:
+        ValueError: fewer than two runs, or runs whose windows or folds differ.
+    """
+    if len(saved) < 2:
+        raise ValueError("An ensemble needs the saved probabilities of at least two runs.")
+    stores = [dict(np.load(path)) for path in saved]
+    first = stores[0]
+    for path, other in zip(saved[1:], stores[1:], strict=True):
+        if any(not np.array_equal(first[key], other[key]) for key in ("y", "record", "start_s", "fold")):
+            raise ValueError(f"'{path}' holds other windows or folds than '{saved[0]}': not one procedure.")
+    probabilities = np.mean([store["probabilities"] for store in stores], axis=0)
+    y = first["y"]
+    matrix = confusion_matrix(y, probabilities.argmax(axis=1))
+    per_class = class_metrics(matrix)
+    report: dict[str, Any] = {
+        "ensemble_of": [str(path) for path in saved],
+        "split": "the runs' own: every window scored by models that never saw its subject",
+        "folds": int(first["fold"].max()) + 1,
+        "windows": int(y.size),
+        "classes": list(RHYTHM_CLASSES),
+        "per_class": per_class,
+        "macro_f1": macro_f1(per_class),
+        "shock_advisory": shock_advisory_called(probabilities, y),
+        "shock_advisory_argmax": shock_advisory(matrix),
+        "confusion_matrix": matrix.tolist(),
+        "nstdb_eval_noise": None,
+    }
+    report["bars"] = bars_checked(report)
+    return report
+
+
 def per_record_calls(dataset: RhythmDataset, predicted: np.ndarray) -> dict[str, dict[str, dict[str, int]]]:
     """Per record, its windows per reference class and per class called: where the errors lie."""
     calls: dict[str, dict[str, dict[str, int]]] = {}
@@ -469,7 +508,7 @@ def summary_line(report: Mapping[str, Any]) -> str:
         return "n/a" if value is None else f"{value:.3f}"
 
     speed = report.get("speed", {})
-    noise = report["nstdb_eval_noise"]["called_noise"]
+    noise = (report.get("nstdb_eval_noise") or {}).get("called_noise")
     met = sum(b["met"] for b in report["bars"])
     return (
         f"{report['folds']}-fold CV by subject, {report['windows']} windows: "
@@ -488,6 +527,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _speed_only(args.model, args.out)
     if args.rescore:
         return _rescore(args.rescore, args.out, "python -m pipeline.evaluate " + shlex.join(argv))
+    if args.ensemble:
+        return _ensemble(args.ensemble, args.out, "python -m pipeline.evaluate " + shlex.join(argv))
     try:
         threads = tensorflow_made_reproducible(args.threads)
     except RuntimeError as error:
@@ -552,6 +593,21 @@ def _rescore(saved: str, out: str | None, command: str) -> int:
     return 0
 
 
+def _ensemble(saved: Sequence[str], out: str | None, command: str) -> int:
+    """Score the mean of the saved probabilities ``saved`` (`ensemble_scored`) into ``out``."""
+    try:
+        report = ensemble_scored(saved)
+    except (ValueError, OSError, KeyError) as error:
+        print(error, file=sys.stderr)
+        return 2
+    report["command"] = command
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(summary_line(report))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m pipeline.evaluate",
@@ -570,6 +626,13 @@ def _parser() -> argparse.ArgumentParser:
         "--rescore",
         metavar="FILE.npz",
         help="score the VF/VT call of the report --out again from these saved probabilities (no training)",
+    )
+    parser.add_argument(
+        "--ensemble",
+        nargs="+",
+        metavar="FILE.npz",
+        help="score the mean of these runs' saved probabilities (other seeds of one procedure) into "
+        "--out (no training)",
     )
     parser.add_argument(
         "--speed-only",

@@ -139,3 +139,52 @@ def test_a_smoke_cross_validation_scores_every_window_once_by_a_model_that_never
     assert all((tmp_path / "folds" / name).exists() for name in held_out)
     for fold, name in enumerate(sorted(held_out)):
         assert folds[held_out[name][0]] == {fold}
+
+
+def _saved_run(path, probabilities, fold=(0, 0, 1, 1)):
+    """A run's saved out-of-fold probabilities, as `--save-probabilities` writes them."""
+    np.savez(
+        path,
+        probabilities=np.asarray(probabilities, dtype=np.float32),
+        y=np.array([N, N, VT, VF]),
+        record=np.array(["mitdb/100", "mitdb/100", "vfdb/418", "vfdb/418"]),
+        start_s=np.array([0.0, 5.0, 0.0, 5.0]),
+        fold=np.asarray(fold),
+        noise_probabilities=np.zeros((0, len(RHYTHM_CLASSES)), dtype=np.float32),
+    )
+    return str(path)
+
+
+def test_an_ensemble_is_scored_on_the_mean_of_its_runs_probabilities(tmp_path, capsys):
+    import json
+
+    from pipeline.evaluate import main
+
+    def rows(*pairs):  # (class, probability) per window, the rest of the mass on Normal
+        p = np.zeros((len(pairs), len(RHYTHM_CLASSES)))
+        for i, (c, q) in enumerate(pairs):
+            p[i, c] += q
+            p[i, N] += 1 - q
+        return p
+
+    # Run A calls the second normal window VT (0.6) and misses the VT window (0.4); run B the
+    # reverse. Their mean: P(VT) 0.4 on the normal window (not called), 0.6 on the VT one (called).
+    a = _saved_run(tmp_path / "a.npz", rows((N, 1.0), (VT, 0.6), (VT, 0.4), (VF, 0.9)))
+    b = _saved_run(tmp_path / "b.npz", rows((N, 1.0), (VT, 0.2), (VT, 0.8), (VF, 0.7)))
+    out = tmp_path / "ensemble.json"
+    assert main(["--data", "unused", "--ensemble", a, b, "--out", str(out)]) == 0
+    report = json.loads(out.read_text(encoding="utf-8"))
+    shock = report["shock_advisory"]
+    assert (shock["normal_called_vf_or_vt"], shock["vt_called_vf_or_vt"], shock["vf_called_vf_or_vt"]) == (
+        0.0,
+        1.0,
+        1.0,
+    )
+    assert report["confusion_matrix"][VT][VT] == 1 and report["confusion_matrix"][N][N] == 2
+    assert report["ensemble_of"] == [a, b] and report["folds"] == 2 and report["nstdb_eval_noise"] is None
+    assert {bar["key"] for bar in report["bars"]} >= {"macro_f1", "shock:normal_called_vf_or_vt"}
+    # Runs with other folds are not one procedure: refused, with the reason.
+    c = _saved_run(tmp_path / "c.npz", rows((N, 1.0), (N, 1.0), (VT, 1.0), (VF, 1.0)), fold=(1, 1, 0, 0))
+    assert main(["--data", "unused", "--ensemble", a, c, "--out", str(out)]) == 2
+    assert "other windows or folds" in capsys.readouterr().err
+    assert main(["--data", "unused", "--ensemble", a]) == 2
