@@ -265,11 +265,19 @@ def findings_panel(analysis: dict, *, sex: str | None, risk: RiskSummary | None)
                 ],
                 className="mb-2",
             ),
+            _amplitude_alert(analysis.get("amplitude_notice")),
             html.H4("Cardiovascular risk (latest entry)", className="h6 mt-2"),
             _risk_block(risk),
         ],
         className="findings",
     )
+
+
+def _amplitude_alert(notice: str | None) -> dbc.Alert | None:
+    """The analysis's warning that some leads' millivolts are nominal (no gain in the file)."""
+    if not notice:
+        return None
+    return dbc.Alert(notice, color="warning", id="findings-amplitude", className="py-2 mb-2 small")
 
 
 def _risk_block(risk: RiskSummary | None) -> html.Div:

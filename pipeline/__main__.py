@@ -92,7 +92,12 @@ def summary_line(analysis: Analysis) -> str:
         f"PR {value(iv.pr_ms)}, QRS {value(iv.qrs_ms)}, QT {value(iv.qt_ms)}, "
         f"QTc Bazett {value(iv.qtc_bazett_ms)} ms, "
         f"usable {100 * analysis.usable_fraction:.0f} %, {rhythm}"
+        + (f"; {_uncalibrated(analysis.uncalibrated_leads)}" if analysis.uncalibrated_leads else "")
     )
+
+
+def _uncalibrated(leads: tuple[str, ...]) -> str:
+    return "amplitude not calibrated in " + ", ".join(f"'{name}'" for name in leads)
 
 
 def _rhythm_classifier(choice: str):

@@ -31,7 +31,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -81,6 +81,8 @@ class Analysis:
         timings_s: seconds per step, by step name.
         vf_vt: where the rhythm names are not validated but the model's VF/VT call is, that
             call per window and its episodes; else None.
+        uncalibrated_leads: leads whose file gives no amplitude calibration
+            (`pipeline.ecg.Ecg.uncalibrated_leads`): their millivolts are nominal.
     """
 
     record: str
@@ -104,6 +106,7 @@ class Analysis:
     rhythm_reason: str | None
     timings_s: dict[str, float]
     vf_vt: VfVtCall | None = None
+    uncalibrated_leads: tuple[str, ...] = ()
 
     @property
     def usable_fraction(self) -> float:
@@ -122,6 +125,8 @@ class Analysis:
             "fs": self.fs,
             "duration_s": round(self.duration_s, 3),
             "leads": list(self.leads),
+            "uncalibrated_leads": list(self.uncalibrated_leads),
+            "amplitude_notice": amplitude_notice(self.uncalibrated_leads),
             "lead": self.lead,
             "r_peaks": self.r_peaks.samples.tolist(),
             "beat_count": len(self.r_peaks),
@@ -188,6 +193,19 @@ class Analysis:
             },
             "timings_s": {name: round(seconds, 4) for name, seconds in self.timings_s.items()},
         }
+
+
+def amplitude_notice(uncalibrated_leads: Sequence[str]) -> str | None:
+    """What a reader must know when leads have no amplitude calibration; None when all have one."""
+    if not uncalibrated_leads:
+        return None
+    names = ", ".join(f"'{name}'" for name in uncalibrated_leads)
+    which = f"lead {names}" if len(uncalibrated_leads) == 1 else f"leads {names}"
+    return (
+        f"Amplitude not calibrated: the file gives no gain for {which}, so millivolts there are "
+        "nominal (read at 200 units per mV). Times, heart rate and intervals are measured as usual; "
+        "do not read amplitudes (ST level, voltage criteria) from it."
+    )
 
 
 def analyze(
@@ -286,6 +304,7 @@ def analyze(
         rhythm_reason=None if classifier is not None else (unclassified_reason or NO_CLASSIFIER_REASON),
         vf_vt=vf_vt_call,
         timings_s=timings,
+        uncalibrated_leads=ecg.uncalibrated_leads,
     )
 
 

@@ -105,6 +105,10 @@ class Ecg:
         source: the file's name as the user knows it (``"100.hea"``, ``"holter.edf"``); never a path.
         record_name: the record's own name (``"100"``), or the file name without extension.
         annotations: reference annotations that came with the file, or None.
+        uncalibrated_leads: the leads whose file gives no amplitude calibration (a WFDB signal
+            with an ADC gain of 0 or none, which header(5) calls "uncalibrated" and reads at 200
+            units per millivolt). Their millivolts are nominal: shapes, times, rates and
+            intervals are measured as usual, amplitudes are not known. Empty for most files.
     """
 
     signal_mv: np.ndarray
@@ -113,6 +117,7 @@ class Ecg:
     source: str
     record_name: str
     annotations: Annotations | None = None
+    uncalibrated_leads: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # Not copied when it already is float32: a 24-hour 12-lead recording is gigabytes. The array
@@ -134,6 +139,10 @@ class Ecg:
         object.__setattr__(self, "signal_mv", signal)
         object.__setattr__(self, "fs", float(self.fs))
         object.__setattr__(self, "lead_names", tuple(str(name) for name in self.lead_names))
+        uncalibrated = tuple(str(name) for name in self.uncalibrated_leads)
+        if not set(uncalibrated) <= set(self.lead_names):
+            raise ValueError("Ecg: uncalibrated_leads must name leads of the recording")
+        object.__setattr__(self, "uncalibrated_leads", uncalibrated)
 
     @property
     def n_samples(self) -> int:

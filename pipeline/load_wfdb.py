@@ -12,9 +12,13 @@ or a huge allocation:
 - the header gives its sampling rate: header(5) lets a missing rate default to 250 Hz, and
   `wfdb` takes that default silently, also for a rate field it cannot parse. A guessed rate
   scales every interval and heart rate (a 360-Hz record read at 250 Hz gives rates 30 % too
-  low), so it is not guessed. (A zero gain, "uncalibrated", is read at header(5)'s default of
-  200 units per millivolt, as PhysioNet's tools do: real records have it, e.g. the QT
-  Database's excerpts of the Supraventricular Arrhythmia Database.)
+  low), so it is not guessed.
+- a signal whose gain is 0 or missing is "uncalibrated" (header(5)): it is read at the
+  header's default of 200 units per millivolt, as PhysioNet's tools read it, and its lead is
+  listed in `Ecg.uncalibrated_leads` so that the analysis, the viewer and the report say its
+  amplitudes are nominal. Refusing it would refuse real records: the QT Database's excerpts of
+  the Long-Term ST Database (sel14046 ...) and the Noise Stress Test Database's noise records
+  have a gain of 0.
 
 Reference: WFDB header format, https://physionet.org/physiotools/wag/header-5.htm ; signal
 formats, https://physionet.org/physiotools/wag/signal-5.htm ; annotations,
@@ -73,6 +77,7 @@ def wfdb_read(header_path: Path, *, source: str, max_bytes: int) -> Ecg:
     """
     record_path = header_path.with_suffix("")
     header = _header_read(record_path)
+    uncalibrated = _uncalibrated_signals(record_path.with_name(record_path.name + ".hea"), header.n_sig)
     data_paths = _data_paths_checked(header, header_path)
     annotation_path = record_path.with_name(record_path.name + ".atr")
     _size_check(
@@ -105,6 +110,7 @@ def wfdb_read(header_path: Path, *, source: str, max_bytes: int) -> Ecg:
         source=source,
         record_name=str(record.record_name or record_path.name),
         annotations=annotations,
+        uncalibrated_leads=tuple(name for name, flag in zip(lead_names, uncalibrated, strict=True) if flag),
     )
 
 
@@ -143,6 +149,22 @@ def _header_lines(header_path: Path) -> list[list[str]]:
         text = file.read(1024 * 1024).decode("latin-1")
     lines = (line.split("#", 1)[0].split() for line in text.splitlines())
     return [fields for fields in lines if fields] or [[]]
+
+
+# header(5) signal line: file format[...] [gain[(baseline)][/units] ...]; the gain's number
+_GAIN_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+def _uncalibrated_signals(header_path: Path, n_signals: int) -> list[bool]:
+    """Per signal, whether its header line gives no ADC gain or a gain of 0 ("uncalibrated").
+
+    `wfdb` replaces such a gain by 200 without saying so, so the header's own text is read."""
+    lines = _header_lines(header_path)[1 : 1 + n_signals]
+    flags = []
+    for fields in lines:
+        number = _GAIN_NUMBER.match(fields[2]) if len(fields) > 2 else None
+        flags.append(number is None or float(number.group(0)) == 0.0)
+    return flags + [False] * (n_signals - len(flags))
 
 
 def _data_paths_checked(header: wfdb.Record, header_path: Path) -> list[Path]:

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from dashboard.ecg_records import rhythm_classifier, vf_vt_call
-from tests.browser.conftest import DEMO_PASSWORD, Visit
+from tests.browser.conftest import DEMO_PASSWORD, SCREENSHOTS, Visit
 from tests.conftest import SHARED
 
 pytestmark = pytest.mark.browser
@@ -122,4 +122,32 @@ def test_a_wrong_file_says_so_and_the_page_stays_usable(server, browser, tmp_pat
     page.wait_for_selector(".ecg-paper .scatterlayer", timeout=30_000)
     page.wait_for_timeout(800)
     visit.screenshot("analysis-1280.png")
+    visit.close()
+
+
+def test_an_uncalibrated_upload_is_flagged_in_the_findings(server, browser):
+    """qtdb sel14046's header gives its signals an ADC gain of 0: amplitudes are nominal."""
+    record = SHARED / "data" / "physionet" / "qtdb" / "sel14046"
+    visit = Visit(browser, 1280, 800)
+    page = visit.page
+    visit.login(server, "doctor", "dr.demo", DEMO_PASSWORD)
+    page.wait_for_selector("#home-welcome")
+    page.goto(f"{server}/analysis?patient={PATIENT}")
+    page.wait_for_selector("#analysis-source")
+    page.click("text=Upload")
+    page.set_input_files(
+        "#analysis-upload input[type=file]", [str(record.with_suffix(e)) for e in (".hea", ".dat")]
+    )
+    page.wait_for_function(
+        "document.getElementById('analysis-upload-names').innerText.includes('sel14046.hea')"
+    )
+    page.click("#analysis-start")
+    page.wait_for_selector("#findings-amplitude", timeout=120_000)
+
+    warning = page.inner_text("#findings-amplitude")
+    assert warning.startswith("Amplitude not calibrated") and "'record 14046, signal 0'" in warning
+    assert page.is_visible("#findings-amplitude") and "Traceback" not in page.content()
+    page.evaluate("document.fonts.ready")
+    page.locator("#analysis-findings").screenshot(path=str(SCREENSHOTS / "analysis-uncalibrated.png"))
+    assert visit.errors == [] and visit.outside == []
     visit.close()

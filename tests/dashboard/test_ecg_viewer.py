@@ -145,3 +145,21 @@ def test_where_only_the_vf_vt_call_is_validated_its_episodes_are_shown():
     assert "No VF/VT" in str(rhythm_section(quiet)) and "any of the 59 10-s windows" in str(
         rhythm_section(quiet)
     )
+
+
+def test_the_findings_warn_when_amplitudes_are_nominal():
+    """A lead without a gain in its file (Ecg.uncalibrated_leads) is flagged next to the signal
+    figures; a calibrated recording shows no such warning."""
+    from components.findings import findings_panel
+
+    notice = (
+        "Amplitude not calibrated: the file gives no gain for lead 'II', so millivolts there are nominal."
+    )
+    analysis = {"duration_s": 60.0, "quality": [], "rhythm": None, "lead": "II", "beat_count": 70}
+
+    flagged = findings_panel(analysis | {"amplitude_notice": notice}, sex=None, risk=None)
+    plain = findings_panel(analysis | {"amplitude_notice": None}, sex=None, risk=None)
+
+    alerts = [c for c in flagged.children if getattr(c, "id", None) == "findings-amplitude"]
+    assert len(alerts) == 1 and alerts[0].children == notice and alerts[0].color == "warning"
+    assert "findings-amplitude" not in str(plain) and "not calibrated" not in str(plain)

@@ -3,6 +3,7 @@ annotations: the MIT-BIH beats and the QT Database cardiologists' wave boundarie
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -77,6 +78,23 @@ def test_json_follows_the_contract_and_has_no_nan(mitdb_100):
     assert result["rhythm"] is None and result["rhythm_reason"] == NO_CLASSIFIER_REASON
     assert set(result["timings_s"]) == set(STEPS)
     assert len(result["beats"]["qrs_onset"]) == len(result["r_peaks"])
+    assert result["uncalibrated_leads"] == [] and result["amplitude_notice"] is None
+
+
+def test_leads_without_a_gain_are_named_in_the_json_with_a_notice():
+    """qtdb sel14046's header gives its two signals an ADC gain of 0 ("uncalibrated")."""
+    from pipeline.load import load_ecg
+
+    ecg = load_ecg(physionet_record("qtdb", "sel14046"))
+    short = dataclasses.replace(ecg, signal_mv=ecg.signal_mv[: round(60 * ecg.fs)])
+
+    result = analyze(short).to_dict()
+
+    assert result["uncalibrated_leads"] == list(ecg.lead_names)
+    notice = result["amplitude_notice"]
+    assert notice.startswith("Amplitude not calibrated") and "200 units per mV" in notice
+    assert all(f"'{name}'" in notice for name in ecg.lead_names)
+    assert result["intervals_ms"]["qrs"] is not None  # timing is measured as usual
 
 
 def test_progress_reports_every_step_in_order(mitdb_100):

@@ -74,3 +74,21 @@ def test_the_rhythm_is_only_called_by_a_validated_model(tmp_path, capsys):
         assert result["vf_vt"] is None
     off = json.loads((tmp_path / "off" / "sel100.json").read_text())
     assert off["rhythm"] is None and "--rhythm off" in off["rhythm_reason"] and off["vf_vt"] is None
+
+
+def test_a_record_without_amplitude_calibration_says_so_on_its_line_and_in_its_json(tmp_path, capsys):
+    """qtdb sel14046's header gives both signals a gain of 0 ("uncalibrated", header(5))."""
+    record = physionet_record("qtdb", "sel14046")
+
+    assert (
+        main(["analyze", str(record), str(physionet_record("qtdb", "sel100")), "--out", str(tmp_path)]) == 0
+    )
+
+    flagged, plain = capsys.readouterr().out.splitlines()
+    assert flagged.endswith(
+        "; amplitude not calibrated in 'record 14046, signal 0', 'record 14046, signal 1'"
+    )
+    assert "calibrated" not in plain
+    result = json.loads((tmp_path / "sel14046.json").read_text())
+    assert result["uncalibrated_leads"] == ["record 14046, signal 0", "record 14046, signal 1"]
+    assert "nominal" in result["amplitude_notice"]

@@ -113,3 +113,14 @@ def test_every_error_is_one_family_and_a_value_error(error_type):
 def test_too_large_message_gives_sizes_in_megabytes():
     message = str(EcgTooLargeError.for_size(600_000_000, 500_000_000))
     assert "600 MB" in message and "500 MB" in message
+
+
+def test_uncalibrated_leads_must_be_leads_of_the_recording():
+    signal = np.zeros((100, 2), dtype=np.float32)
+
+    ecg = Ecg(signal, 250.0, ("I", "II"), "a.hea", "a", uncalibrated_leads=["II"])
+
+    assert ecg.uncalibrated_leads == ("II",)
+    assert Ecg(signal, 250.0, ("I", "II"), "a.hea", "a").uncalibrated_leads == ()
+    with pytest.raises(ValueError, match="uncalibrated_leads"):
+        Ecg(signal, 250.0, ("I", "II"), "a.hea", "a", uncalibrated_leads=("V1",))

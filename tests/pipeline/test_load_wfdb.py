@@ -330,3 +330,65 @@ def test_record_over_the_byte_limit_is_refused_before_reading(tmp_path):
     with pytest.raises(EcgTooLargeError, match="too large") as error:
         load_ecg(record)
     assert_readable(error, tmp_path)
+
+
+# --- amplitude calibration ----------------------------------------------------------------------
+
+
+def test_a_real_record_with_gain_0_is_read_at_200_units_per_mv_and_flagged_uncalibrated():
+    """qtdb sel14046 (a Long-Term ST Database excerpt) gives both signals an ADC gain of 0."""
+    header = physionet_record("qtdb", "sel14046").with_suffix(".hea")
+    lines = [line.split() for line in header.read_text().splitlines()[1:3]]
+    assert [fields[2] for fields in lines] == ["0", "0"]  # the file itself, read here by hand
+
+    ecg = load_ecg(header)
+
+    assert ecg.uncalibrated_leads == ecg.lead_names
+    digital = wfdb.rdrecord(str(header.with_suffix("")), physical=False).d_signal
+    baselines = np.array([int(fields[4]) for fields in lines])  # fmt 212: baseline = ADC zero
+    np.testing.assert_allclose(ecg.signal_mv, (digital - baselines) / 200.0, atol=1e-6)
+
+
+def test_calibrated_real_records_have_no_uncalibrated_leads():
+    for database, record in (("mitdb", "100"), ("qtdb", "sel803"), ("vfdb", "418")):
+        assert load_ecg(physionet_record(database, record)).uncalibrated_leads == ()
+
+
+@pytest.mark.parametrize(
+    ("gain_field", "uncalibrated"),
+    [
+        ("0", True),
+        ("0(0)/mV", True),
+        ("0.0/mV", True),
+        ("200", False),
+        ("200(5)/mV", False),
+        ("0.2/uV", False),
+        ("2e2", False),
+    ],
+)
+def test_a_zero_gain_in_the_header_marks_that_lead_uncalibrated(tmp_path, gain_field, uncalibrated):
+    record = record_copy(tmp_path)
+    header = record.with_name("100.hea")
+    lines = header.read_text().splitlines()
+    fields = lines[2].split()  # second signal (V5) only
+    fields[2] = gain_field
+    lines[2] = " ".join(fields)
+    header.write_text("\n".join(lines) + "\n")
+
+    ecg = load_ecg(record)
+
+    assert ecg.uncalibrated_leads == (("V5",) if uncalibrated else ())
+
+
+def test_a_header_without_any_gain_field_marks_its_leads_uncalibrated(tmp_path):
+    """header(5): the gain and all fields after it may be left out; the default 200/mV applies."""
+    record = record_copy(tmp_path, annotations=False)
+    header = record.with_name("100.hea")
+    lines = header.read_text().splitlines()
+    lines[1:3] = [" ".join(line.split()[:2]) for line in lines[1:3]]  # "100.dat 212"
+    header.write_text("\n".join(lines) + "\n")
+
+    ecg = load_ecg(record)
+
+    assert set(ecg.uncalibrated_leads) == set(ecg.lead_names)
+    assert ecg.n_leads == 2

@@ -203,6 +203,28 @@ def test_missing_measurements_print_not_measured(recording, tmp_path):
 
 
 @needs_poppler
+def test_a_lead_without_calibration_is_flagged_where_amplitudes_are_read(recording, tmp_path):
+    analysis, cleaned, fs, leads = recording
+    assert analysis["uncalibrated_leads"] == []
+    text = " ".join(
+        pdf_text(clinician_report_pdf(report_fields(), analysis, cleaned, fs, leads), tmp_path).split()
+    )
+    assert "not calibrated" not in text and "nominal" not in text
+
+    flagged = analysis | {"uncalibrated_leads": ["MLII"]}
+    pdf = clinician_report_pdf(report_fields(), flagged, cleaned, fs, leads)
+    text = " ".join(pdf_text(pdf, tmp_path, "flagged.pdf").split())
+
+    assert (
+        "Amplitude not calibrated in 'MLII': no gain in the file, mV nominal; do not read amplitudes" in text
+    )
+    assert "Amplitude not calibrated in 'MLII': the mV scale is nominal." in text  # by the 10 mm/mV strips
+    assert pages(pdf, tmp_path) == pages(
+        clinician_report_pdf(report_fields(), analysis, cleaned, fs, leads), tmp_path
+    )
+
+
+@needs_poppler
 def test_the_validated_vf_vt_call_is_printed_where_the_rhythm_names_are_not(recording, tmp_path):
     analysis, *_ = recording
     windows = [{"start_s": 5.0 * k, "end_s": 5.0 * k + 10, "probability": 0.1} for k in range(59)]
