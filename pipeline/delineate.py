@@ -111,7 +111,15 @@ that beat -152 ms; PR SD 20.9 ms with it). For scale, the
 reference scatters about as much: within one record the annotated QRS duration varies from beat
 to beat with an SD of 14.3 ms, PR 15.2 ms and QT 21.2 ms, and on the 11 records annotated twice
 the two cardiologists differ by -1.1 +- 19.5 ms on the QRS duration and +2.0 +- 43.0 ms on QT
-per beat, and per record (the IEC view) by -6.9 +- 19.4 and -5.8 +- 33.3 ms.
+per beat, and per record (the IEC view) by -6.9 +- 19.4 and -5.8 +- 33.3 ms. On those 11 records the three
+pairwise differences (ours, q1c, q2c) give each one's own per-record error SD without the truth
+(Grubbs 1948; `python -m pipeline.bench intervals --second-ann q2c`): QRS ours 6.1 ms (95 %
+bootstrap 0-14.8), q1c 15.0 (4.4-21.5), q2c 12.3 (0-20.1). Rules tried in December 2026 against
+the QRS SD, none adopted (per record QRS SD): the global QRS as the earliest onset and latest
+end of the qualified leads 15.2, latest end only 13.6, any lead with a quarter of the largest
+slope 14.3-16.3; following an S wave's return to the ST segment (trapezium knee) 13.8; a lower
+end threshold 14.3-28.4. They move records whose cardiologist ended the QRS at the S wave's
+trough (sel847, sel51) as much as those where he ended it on the baseline (sel34, sele0509).
 The figures Martínez et al. (2004) report (P onset 2.0 +- 14.8, QRS onset 4.6 +- 7.7, end 0.8 +-
 8.7, T end -1.6 +- 18.1 ms) take, for every beat, whichever of the two leads agrees better with
 the annotation, a choice no analysis of a new patient can make. NeuroKit2's wavelet delineator,

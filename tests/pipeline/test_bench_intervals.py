@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 import wfdb
 
 from pipeline.bench.intervals import (
@@ -13,6 +14,7 @@ from pipeline.bench.intervals import (
     INTERVALS,
     _RecordTask,
     errors_scored,
+    grubbs_sds,
     per_record_pooled,
     pooled,
     record_scored,
@@ -175,3 +177,73 @@ def test_per_record_view_is_mean_and_sd_over_records_against_the_iec_limits():
     assert within["mean_ms"] == 0.67 and within["records"] == 3 and within["records_not_measured"] == 1
     assert within["sd_ms"] == round(float(np.std([4.0, -4.0, 2.0], ddof=1)), 2) and within["within_iec"]
     assert outside["mean_ms"] == 0.0 and outside["sd_ms"] == 30.0 and not outside["within_iec"]
+
+
+# --- a second annotator: how precise is the reference? ------------------------------------------
+
+
+def test_grubbs_recovers_each_measurers_own_error_without_the_truth():
+    """Three measurers of the same 200,000 items with independent errors of SD 6, 15 and 12:
+    the differences alone give back each SD (Grubbs 1948)."""
+    rng = np.random.default_rng(7)
+    truth = rng.normal(100.0, 20.0, 200_000)
+    ours, first, second = (truth + rng.normal(0.0, sd, truth.size) for sd in (6.0, 15.0, 12.0))
+
+    estimate = grubbs_sds(ours - first, ours - second, first - second)
+
+    assert estimate["ours"] == pytest.approx(6.0, abs=0.3)
+    assert estimate["first"] == pytest.approx(15.0, abs=0.3)
+    assert estimate["second"] == pytest.approx(12.0, abs=0.3)
+
+
+def test_grubbs_arithmetic_and_a_negative_variance_shown_as_zero():
+    # Var(C-A) = 2, Var(C-B) = 8, Var(A-B) = 18 (sample variances of [0, 2], [0, 4], [0, 6]):
+    # ours (2 + 8 - 18) / 2 = -4 -> 0; first (2 + 18 - 8) / 2 = 6; second (8 + 18 - 2) / 2 = 12.
+    estimate = grubbs_sds(np.array([0.0, 2.0]), np.array([0.0, 4.0]), np.array([0.0, 6.0]))
+
+    assert estimate == pytest.approx({"ours": 0.0, "first": np.sqrt(6.0), "second": np.sqrt(12.0)})
+
+
+def annotated_qrs_ms(record: str, annotator: str) -> float:
+    """A cardiologist's median QRS duration over the beats he marked, read from the file here."""
+    path = str(physionet_record("qtdb", record))
+    annotation = wfdb.rdann(path, annotator)
+    symbols, samples = annotation.symbol, annotation.sample
+    widths = [
+        samples[i + 1] - samples[i - 1]
+        for i in range(1, len(symbols) - 1)
+        if symbols[i] not in "()ptu" and symbols[i - 1] == "(" and symbols[i + 1] == ")"
+    ]
+    return float(np.median(widths)) * 1000.0 / wfdb.rdheader(path).fs
+
+
+def test_second_annotator_scores_against_both_cardiologists_of_the_qt_database(tmp_path, capsys):
+    database = physionet_record("qtdb", "sel100").parent
+    out = tmp_path / "agreement.json"
+    records = ["sel100", "sel102", "sel103", "sel30"]  # sel30 has no q2c file
+
+    status = bench_main(
+        ["--db", str(database), "--records", *records, "--out", str(out), "--jobs", "1"]
+        + ["--no-neurokit", "--second-ann", "q2c"]
+    )
+
+    assert status == 0
+    result = json.loads(out.read_text())
+    rows = {row["record"]: row for row in result["records"]}
+    assert "second_annotator" not in rows["sel30"]
+    for record in records[:3]:
+        second = rows[record]["second_annotator"]
+        expected = annotated_qrs_ms(record, "q1c") - annotated_qrs_ms(record, "q2c")
+        assert second["first_minus_second_ms"]["qrs"] == pytest.approx(expected), record
+        ours_vs_first = rows[record]["methods"]["ours"]["qrs"]["record_error_ms"]
+        # ours - q2c = (ours - q1c) + (q1c - q2c), up to the beats each cardiologist marked
+        assert abs(second["ours_error_ms"]["qrs"] - (ours_vs_first + expected)) <= 8.0, record
+    agreement = result["annotator_agreement"]
+    assert agreement["second_annotator"] == "q2c" and agreement["qrs"]["records"] == 3
+    assert agreement["qrs"]["record_names"] == records[:3]
+    for who in ("ours", "first", "second"):
+        low, high = agreement["qrs"]["grubbs_ci95_ms"][who]
+        assert 0.0 <= low <= high
+    assert agreement["pr"] == {"records": 0}  # q2c marks no P waves
+    printed = capsys.readouterr().out
+    assert "QRS, 3 records annotated twice: SD ours-q1c" in printed and "Grubbs 1948" in printed
