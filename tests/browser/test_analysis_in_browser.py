@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -83,7 +84,9 @@ def test_doctor_analyses_signs_and_reopens_an_af_record(server, browser):
     visit.close()
 
 
-def test_a_wrong_file_says_so_and_the_page_stays_usable(server, browser, tmp_path):
+def doctor_uploads(server: str, browser, files: list[str]) -> Visit:
+    """A doctor on the analysis page of the demo patient, ``files`` chosen in the Upload tab
+    (their names shown) and Start clicked."""
     visit = Visit(browser, 1280, 800)
     page = visit.page
     visit.login(server, "doctor", "dr.demo", DEMO_PASSWORD)
@@ -91,11 +94,18 @@ def test_a_wrong_file_says_so_and_the_page_stays_usable(server, browser, tmp_pat
     page.goto(f"{server}/analysis?patient={PATIENT}")
     page.wait_for_selector("#analysis-source")
     page.click("text=Upload")
+    page.set_input_files("#analysis-upload input[type=file]", files)
+    shown = Path(files[0]).name
+    page.wait_for_function(f"document.getElementById('analysis-upload-names').innerText.includes('{shown}')")
+    page.click("#analysis-start")
+    return visit
+
+
+def test_a_wrong_file_says_so_and_the_page_stays_usable(server, browser, tmp_path):
     bad = tmp_path / "passwd.txt"  # the picker only offers ECG extensions; the content is wrong
     bad.write_text("root:x:0:0:root:/root:/bin/bash\n")
-    page.set_input_files("#analysis-upload input[type=file]", str(bad))
-    page.wait_for_function("document.getElementById('analysis-upload-names').innerText.includes('passwd')")
-    page.click("#analysis-start")
+    visit = doctor_uploads(server, browser, [str(bad)])
+    page = visit.page
     page.wait_for_selector("#analysis-message .alert-danger", timeout=30_000)
     assert len(page.inner_text("#analysis-message")) > 20
     assert "Traceback" not in page.content()
@@ -128,20 +138,8 @@ def test_a_wrong_file_says_so_and_the_page_stays_usable(server, browser, tmp_pat
 def test_an_uncalibrated_upload_is_flagged_in_the_findings(server, browser):
     """qtdb sel14046's header gives its signals an ADC gain of 0: amplitudes are nominal."""
     record = SHARED / "data" / "physionet" / "qtdb" / "sel14046"
-    visit = Visit(browser, 1280, 800)
+    visit = doctor_uploads(server, browser, [str(record.with_suffix(e)) for e in (".hea", ".dat")])
     page = visit.page
-    visit.login(server, "doctor", "dr.demo", DEMO_PASSWORD)
-    page.wait_for_selector("#home-welcome")
-    page.goto(f"{server}/analysis?patient={PATIENT}")
-    page.wait_for_selector("#analysis-source")
-    page.click("text=Upload")
-    page.set_input_files(
-        "#analysis-upload input[type=file]", [str(record.with_suffix(e)) for e in (".hea", ".dat")]
-    )
-    page.wait_for_function(
-        "document.getElementById('analysis-upload-names').innerText.includes('sel14046.hea')"
-    )
-    page.click("#analysis-start")
     page.wait_for_selector("#findings-amplitude", timeout=120_000)
 
     warning = page.inner_text("#findings-amplitude")
