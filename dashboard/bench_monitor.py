@@ -492,11 +492,12 @@ def bench_vf_false_alarms_beats(db_dir: str) -> dict:
     rhythms (the QT Database, say): each record replayed through the live path's VF/VT call as in
     `bench_vf_false_alarms_held_out`, on the 10-s strips whose annotated beats are all normal or
     supraventricular (`pipeline.beat_reference`: not VF, not VT). Records excerpted from the
-    model's training databases are left out (`pipeline.evaluate_external.record_source`)."""
+    model's training databases are left out (`pipeline.physionet_sources.record_source`)."""
     import wfdb
 
     from pipeline.beat_reference import SUPRAVENTRICULAR, window_beat_categories
-    from pipeline.evaluate_external import record_source, trained_on
+    from pipeline.evaluate_external import trained_on
+    from pipeline.physionet_sources import record_source
     from pipeline.rhythm_cnn import (
         DEFAULT_CARD_PATH,
         DEFAULT_MODEL_PATH,

@@ -29,7 +29,8 @@ A record that cannot be read, or that carries a rhythm label the table
 (`pipeline.rhythm_labels`) lacks, is left out and listed with the reason: no label is guessed.
 A database the model's card names among its training data (mitdb, vfdb for the shipped model) is
 refused: its records are not unseen. So is a record excerpted from one: the QT Database names its
-records after their source (``sel100`` is mitdb's 100; `qtdb_source`), and those are left out.
+records after their source (``sel100`` is mitdb's 100; `pipeline.physionet_sources.qtdb_source`),
+and those are left out.
 
 **Reading the figures.** A class with few windows gives wide uncertainty; ``per_class`` keeps the
 counts, so each share can be read with its denominator. The bars of the issue are for the
@@ -50,7 +51,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import shlex
 import sys
 from collections.abc import Callable, Sequence
@@ -70,6 +70,7 @@ from pipeline.evaluate import (
     shock_advisory,
     shock_advisory_called,
 )
+from pipeline.physionet_sources import record_source
 from pipeline.ptbxl import PTBXL_DATABASE_CSV, Resolution
 from pipeline.rhythm import RHYTHM_CLASSES
 from pipeline.rhythm_cnn import (
@@ -122,40 +123,6 @@ def external_dataset(
             if on_skip is not None:
                 on_skip(identifier, str(error))
     return datasets_joined(parts)
-
-
-def qtdb_source(record: str) -> str:
-    """The database a QT Database record was excerpted from, by its name: "sel" + the source's own
-    record name (Laguna et al. 1997): ``sel100``-``sel234`` mitdb, ``sel3xx`` the MIT-BIH ST Change
-    Database, ``sel8xx`` the Supraventricular Arrhythmia Database, ``sele*`` the European ST-T
-    Database, ``sel14xxx``/``sel15xxx`` the Long-Term ECG Database, ``sel16xxx``/``sel17xxx`` the
-    Normal Sinus Rhythm Database, two digits the sudden-death Holters; "qtdb" for any other name.
-
-    Reference: Laguna P, Mark RG, Goldberger AL, Moody GB. A database for evaluation of algorithms
-    for measurement of QT and other waveform intervals in the ECG. Computers in Cardiology
-    1997;24:673-676 (Table 1: the records' sources).
-    """
-    match = re.fullmatch(r"sel(e?)(\d+)", record)
-    if match is None:
-        return "qtdb"
-    european, digits = match.groups()
-    if european:
-        return "edb"
-    number = int(digits)
-    if len(digits) == 2:
-        return "sddb"
-    if len(digits) == 3:
-        if 100 <= number <= 234:
-            return "mitdb"
-        return {3: "stdb", 8: "svdb"}.get(number // 100, "qtdb")
-    if len(digits) == 5:
-        return {14: "ltdb", 15: "ltdb", 16: "nsrdb", 17: "nsrdb"}.get(number // 1000, "qtdb")
-    return "qtdb"
-
-
-def record_source(database: str, record: str) -> str:
-    """The database a record comes from: its source where the QT Database excerpted it, else ``database``."""
-    return qtdb_source(record) if database == "qtdb" else database
 
 
 def beat_reference_scored(

@@ -1,7 +1,8 @@
 """Score R-peak detectors beat by beat against a WFDB database's reference beat annotations.
 
     python -m pipeline.bench qrs --db DIR [--records 100 101 ...] [--ann atr] [--lead 0]
-                                 [--out results.json] [--jobs 2] [--include-vf]
+                                 [--exclude-source mitdb] [--out results.json] [--jobs 2]
+                                 [--include-vf]
 
 Any WFDB database directory works, at any sampling rate: its records are found by their
 ``.hea`` files (or named with ``--records``); a record without the annotation file is skipped
@@ -32,6 +33,11 @@ Scoring follows the beat-by-beat comparison of ANSI/AAMI EC57 (PhysioNet's ``bxb
   how much was excluded; ``--include-vf`` scores those episodes too. In the MIT-BIH
   Arrhythmia Database only record 207 has them (six episodes, 143 s in all).
 
+``--exclude-source mitdb`` leaves out the records that come from a database the detector was
+developed on, for a check on data it never saw: the QT Database's 81 beat-annotated records
+include 14 excerpts of the MIT-BIH Arrhythmia Database (``sel100``...,
+`pipeline.physionet_sources.qtdb_source`); they are listed as skipped with the reason.
+
 The output is a per-record table and one line per method, e.g.
 ``ours: Se 99.83 % +P 99.82 % F1 99.82 % (TP 109306 FP 197 FN 188) 48 records``, and a JSON
 file (``--out``, default ``qrs-benchmark-<database>.json`` in the current directory) with the
@@ -53,6 +59,7 @@ from pathlib import Path
 import numpy as np
 import wfdb
 
+from pipeline.physionet_sources import record_source
 from pipeline.qrs import detect_r_peaks
 from pipeline.units import units_mv_factor
 
@@ -250,12 +257,20 @@ def benchmark_run(
     methods: Sequence[str] = METHODS,
     jobs: int = 2,
     progress: Callable[[dict], None] | None = None,
+    exclude_sources: Sequence[str] = (),
 ) -> dict:
     """Score ``methods`` on ``database``; returns the JSON-ready result (see the module)."""
     started = time.perf_counter()
-    names = records_listed(database, records)
+    folder = database.resolve().name
+    left_out = {
+        name: f"excerpt of {record_source(folder, name)}, left out (--exclude-source)"
+        for name in records_listed(database, records)
+        if record_source(folder, name) in set(exclude_sources)
+    }
+    names = [name for name in records_listed(database, records) if name not in left_out]
     tasks = [_RecordTask(str(database), name, annotator, lead, include_vf, tuple(methods)) for name in names]
     rows = records_run(record_scored, tasks, jobs, progress)
+    rows += [{"record": name, "skipped": reason} for name, reason in left_out.items()]
 
     scored = [row for row in rows if "skipped" not in row]
     summary = {}
@@ -282,6 +297,7 @@ def benchmark_run(
         "scored_from_s": 0.0,
         "excluded": "none" if include_vf else "ventricular flutter/fibrillation episodes ([ to ])",
         "excluded_s": round(sum(row["excluded_s"] for row in scored), 3),
+        "excluded_sources": sorted(exclude_sources),
         "records_scored": len(scored),
         "records_skipped": {row["record"]: row["skipped"] for row in rows if "skipped" in row},
         "wall_s": round(time.perf_counter() - started, 2),
@@ -308,6 +324,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         methods=methods,
         jobs=args.jobs,
         progress=lambda row: print(_table_row(row, methods), flush=True),
+        exclude_sources=args.exclude_source or (),
     )
     for name, reason in result["records_skipped"].items():
         print(f"skipped {name}: {reason}")
@@ -333,6 +350,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--records", nargs="+", help="record names (default: every .hea in --db)")
     parser.add_argument("--ann", default="atr", help="reference annotator, the file extension (default: atr)")
     parser.add_argument("--lead", default="0", help="lead index or name (default: 0, the first lead)")
+    parser.add_argument(
+        "--exclude-source",
+        nargs="+",
+        metavar="DATABASE",
+        help="leave out records excerpted from these databases (e.g. mitdb: qtdb's sel100...)",
+    )
     parser.add_argument("--out", help="JSON output (default: ./qrs-benchmark-<database>.json)")
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="worker processes")
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS), help="detectors")

@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 import wfdb
 
-from pipeline.evaluate_external import main, qtdb_source
+from pipeline.evaluate_external import main
+from pipeline.physionet_sources import qtdb_source
 from pipeline.rhythm import RHYTHM_CLASSES
 from tests.pipeline.physionet_data import PHYSIONET, physionet_record
 

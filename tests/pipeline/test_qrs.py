@@ -277,6 +277,26 @@ def test_benchmark_command_writes_valid_json(tmp_path, capsys):
     assert "ours: Se " in printed and "neurokit: Se " in printed and "pantompkins1985: Se " in printed
 
 
+def test_benchmark_leaves_out_excerpts_of_the_database_it_was_developed_on(tmp_path, capsys):
+    """qtdb sel102 is MIT-BIH record 102 cut short; sel803 is from the Supraventricular
+    Arrhythmia Database (Laguna et al. 1997)."""
+    database = physionet_record("qtdb", "sel102").parent
+    out = tmp_path / "unseen.json"
+    arguments = ["--db", str(database), "--records", "sel102", "sel803", "--methods", "ours"]
+
+    status = bench_main([*arguments, "--jobs", "1", "--exclude-source", "mitdb", "--out", str(out)])
+
+    assert status == 0
+    result = json.loads(out.read_text())
+    assert [row["record"] for row in result["records"]] == ["sel803"]
+    assert result["records_skipped"] == {"sel102": "excerpt of mitdb, left out (--exclude-source)"}
+    assert result["excluded_sources"] == ["mitdb"]
+    reference = wfdb.rdann(str(database / "sel803"), "atr")
+    beats = sum(symbol in BEAT_SYMBOLS for symbol in reference.symbol)
+    assert result["summary"]["ours"]["tp"] + result["summary"]["ours"]["fn"] == beats
+    assert "skipped sel102: excerpt of mitdb" in capsys.readouterr().out
+
+
 def test_benchmark_lists_records_without_annotations(tmp_path, capsys):
     database = physionet_record("qtdb", "sel100").parent
     physionet_record("qtdb", "sel30")  # a QT Database record without .atr beat annotations
