@@ -5,8 +5,10 @@ interval counts when both its beats are included (``include``: the caller's mask
 in unusable-quality windows); an interval across an excluded stretch does not.
 
 - `heart_rate_series`: the heart rate at each beat, as the running median of the 9 RR intervals
-  around it (about 8 s at 70 per minute), within each uninterrupted run of intervals. A single
-  missed or false beat changes one or two RR intervals and cannot move a median of 9; bedside
+  around it (about 8 s at 70 per minute), within each uninterrupted run of intervals; near a
+  run's ends, of the 5 to 8 intervals the run has there (not the edge interval repeated, which
+  let one false beat at the end of a usable stretch read 1,071 per minute until December 2026).
+  A single missed or false beat changes one or two RR intervals and cannot move a median of 9; bedside
   monitors likewise show a rate averaged over several beats (ANSI/AAMI EC13 asks that the
   averaging be disclosed). Runs of fewer than 3 intervals give no value: a median of 1 or 2
   intervals is not robust to one artefact.
@@ -195,7 +197,7 @@ def heart_rate_series(
     for start, stop in _runs(counted):
         if stop - start < _HR_MIN_RUN_INTERVALS:
             continue
-        smoothed = ndimage.median_filter(rr_ms[start:stop], size=_HR_MEDIAN_INTERVALS, mode="nearest")
+        smoothed = _running_median(rr_ms[start:stop], _HR_MEDIAN_INTERVALS)
         times.append(end_s[start:stop])
         rates.append(60_000.0 / smoothed)
     if not times:
@@ -318,6 +320,15 @@ def _rr_intervals(
     included = _mask(include, peaks.size, True)
     rr_ms = np.diff(peaks) * (1000.0 / fs)
     return rr_ms, peaks[1:] / fs, included[1:] & included[:-1]
+
+
+def _running_median(values: np.ndarray, size: int) -> np.ndarray:
+    """Centred running median of ``size`` (odd) values; near the ends, of those there are (at
+    least ``size // 2 + 1``). Repeating the edge value instead, as a median filter's "nearest"
+    mode does, lets the last value alone be the median there (five copies of nine)."""
+    half = size // 2
+    padded = np.pad(values.astype(np.float64), half, constant_values=np.nan)
+    return np.nanmedian(np.lib.stride_tricks.sliding_window_view(padded, size), axis=1)
 
 
 def _runs(flags: np.ndarray) -> list[tuple[int, int]]:

@@ -237,6 +237,35 @@ def test_one_false_or_missed_beat_does_not_set_min_or_max():
     assert heart_rate_summary(missed, MITDB_FS).min_bpm == pytest.approx(rate.min_bpm, abs=1.0)
 
 
+def test_a_false_or_missed_beat_at_the_edge_of_a_usable_stretch_does_not_set_min_or_max():
+    """The median of 9 must hold at the ends of a run too, where an unusable window or the
+    recording's end cuts the series: a false beat 56 ms after the last one of a run read 1,071
+    per minute in vfdb 421 (the median filter repeated the edge interval five times)."""
+    beats, _ = reference_beats("100")
+    rate = heart_rate_summary(beats, MITDB_FS)
+    extra_at_end = np.append(beats, beats[-1] + round(0.056 * MITDB_FS))
+    extra_at_start = np.insert(beats, 0, beats[0] - round(0.056 * MITDB_FS))
+    missed_first = np.delete(beats, 1)  # the first interval twice as long
+
+    for peaks in (extra_at_end, extra_at_start):
+        assert heart_rate_summary(peaks, MITDB_FS).max_bpm == pytest.approx(rate.max_bpm, abs=1.0)
+    assert heart_rate_summary(missed_first, MITDB_FS).min_bpm == pytest.approx(rate.min_bpm, abs=1.0)
+
+    # the same in the middle of the recording, where an unusable stretch ends a run
+    include = np.ones(beats.size + 1, dtype=bool)
+    middle = np.insert(beats, 1001, beats[1000] + round(0.056 * MITDB_FS))
+    include[1002:1020] = False
+    assert heart_rate_summary(middle, MITDB_FS, include).max_bpm == pytest.approx(rate.max_bpm, abs=1.0)
+
+
+def test_a_short_run_is_the_median_of_its_own_intervals():
+    fs = 1000.0
+    peaks = np.cumsum([0, 1000, 1000, 1000, 60])  # four intervals, the last a false beat's
+    _, bpm = heart_rate_series(peaks, fs)
+    # medians of [1000, 1000, 1000, 60] over windows truncated at the run's ends: all 1000 ms
+    assert bpm == pytest.approx([60.0, 60.0, 60.0, 60.0])
+
+
 def test_nothing_to_count_gives_none():
     assert heart_rate_summary(np.array([100]), MITDB_FS) == HeartRate(None, None, None, 0)
     time_s, bpm = heart_rate_series(np.array([100, 400]), MITDB_FS)  # one interval: no robust value
