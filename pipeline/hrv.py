@@ -326,9 +326,20 @@ def _running_median(values: np.ndarray, size: int) -> np.ndarray:
     """Centred running median of ``size`` (odd) values; near the ends, of those there are (at
     least ``size // 2 + 1``). Repeating the edge value instead, as a median filter's "nearest"
     mode does, lets the last value alone be the median there (five copies of nine)."""
+    return _running_percentile(values, size, 50.0)
+
+
+def _running_percentile(values: np.ndarray, size: int, q: float) -> np.ndarray:
+    """Centred running ``q``-th percentile of ``size`` (odd) values, as `scipy.ndimage`'s
+    percentile filter takes it (the value of rank ``int(q / 100 * count)`` in order), over the
+    values there are near the ends (see `_running_median`)."""
+    values = np.asarray(values, dtype=np.float64)
     half = size // 2
-    padded = np.pad(values.astype(np.float64), half, constant_values=np.nan)
-    return np.nanmedian(np.lib.stride_tricks.sliding_window_view(padded, size), axis=1)
+    out = ndimage.percentile_filter(values, q, size=size, mode="nearest")  # right away from the ends
+    for i in [*range(min(half, values.size)), *range(max(half, values.size - half), values.size)]:
+        window = np.sort(values[max(0, i - half) : i + half + 1])
+        out[i] = window[min(int(q / 100.0 * window.size), window.size - 1)]
+    return out
 
 
 def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
@@ -344,11 +355,8 @@ def _artefacts_removed(rr_ms: np.ndarray, nn: np.ndarray) -> np.ndarray:
     if kept.size < _ARTEFACT_MEDIAN_INTERVALS:
         return nn
     values = rr_ms[kept]
-    deviation = values - ndimage.median_filter(values, size=_ARTEFACT_MEDIAN_INTERVALS, mode="nearest")
-    q1, q3 = (
-        ndimage.percentile_filter(deviation, q, size=_ARTEFACT_SPREAD_INTERVALS, mode="nearest")
-        for q in (25, 75)
-    )
+    deviation = values - _running_median(values, _ARTEFACT_MEDIAN_INTERVALS)
+    q1, q3 = (_running_percentile(deviation, _ARTEFACT_SPREAD_INTERVALS, q) for q in (25, 75))
     threshold = np.maximum(
         _ARTEFACT_QUARTILE_DEVIATIONS * (q3 - q1) / 2.0, _ARTEFACT_MIN_FRACTION * (values - deviation)
     )

@@ -336,3 +336,17 @@ def test_without_rhythm_flags_there_is_no_caution():
     signal = wfdb.rdrecord(str(path), channels=[0], sampto=60 * 360).p_signal[:, 0]
     hrv = hrv_measure(detect_r_peaks(signal, 360.0).samples, 360.0)
     assert hrv.irregular_pct is None and hrv.caution is None
+
+
+def test_a_false_beat_at_the_end_of_the_nn_series_is_left_out_of_hrv():
+    """The artefact test compares each interval with the median of the 11 around it; at the
+    series' end that median must not be the last interval itself."""
+    beats, _ = reference_beats("100")
+    clean = hrv_measure(beats, MITDB_FS)
+    # a false beat 400 ms after the last one: an interval no sinus rhythm at 76/min gives
+    extra = np.append(beats, beats[-1] + round(0.4 * MITDB_FS))
+
+    spoiled = hrv_measure(extra, MITDB_FS)
+
+    assert spoiled.nn_count == clean.nn_count
+    assert spoiled.rmssd_ms == pytest.approx(clean.rmssd_ms)
