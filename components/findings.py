@@ -237,6 +237,7 @@ def findings_panel(analysis: dict, *, sex: str | None, risk: RiskSummary | None)
                 f"{analysis.get('lead')}; ranges: AHA/ACCF/HRS 2009.",
                 className="small text-muted mb-2",
             ),
+            _beats_lead_alert(analysis.get("beats_lead_reason")),
             html.H4("Heart-rate variability", className="h6 mt-2"),
             dbc.Table(
                 html.Tbody([html.Tr([html.Td(n), html.Td(v)]) for n, v in hrv_rows]),
@@ -271,6 +272,13 @@ def findings_panel(analysis: dict, *, sex: str | None, risk: RiskSummary | None)
         ],
         className="findings",
     )
+
+
+def _beats_lead_alert(reason: str | None) -> dbc.Alert | None:
+    """Where the beats were counted on another lead than the one shown, and why."""
+    if not reason:
+        return None
+    return dbc.Alert(reason, color="info", id="findings-beats-lead", className="py-2 mb-2 small")
 
 
 def _amplitude_alert(notice: str | None) -> dbc.Alert | None:

@@ -92,6 +92,7 @@ def summary_line(analysis: Analysis) -> str:
         f"PR {value(iv.pr_ms)}, QRS {value(iv.qrs_ms)}, QT {value(iv.qt_ms)}, "
         f"QTc Bazett {value(iv.qtc_bazett_ms)} ms, "
         f"usable {100 * analysis.usable_fraction:.0f} %, {rhythm}"
+        + (f"; beats counted on lead {analysis.beats_lead}" if analysis.beats_lead_reason else "")
         + (f"; {_uncalibrated(analysis.uncalibrated_leads)}" if analysis.uncalibrated_leads else "")
     )
 

@@ -6,7 +6,9 @@ The steps run in the order a cardiologist reads a strip, each a function of its 
    cleaned signal is what the viewer draws; the detectors below filter for their own needs.
 2. ``quality``: `pipeline.quality.signal_quality` per 10-s window of the analysed lead. Beats in
    unusable windows (flat line, clipping, lead off, noise) enter no summary below.
-3. ``beats``: `pipeline.qrs.detect_r_peaks` (Pan-Tompkins) on the analysed lead, then
+3. ``beats``: `pipeline.qrs.detect_r_peaks` (Pan-Tompkins) on the analysed lead, checked against
+   the other leads (`pipeline.qrs.r_peaks_across_leads`: another lead's beats are used where the
+   analysed lead adds P or T waves to a steady rhythm there; ``beats_lead`` says which), then
    `pipeline.beats.ectopic_beats`, which flags beats that are not the dominant rhythm's.
 4. ``intervals``: `pipeline.delineate.delineate_beats` on all leads (global wave boundaries),
    then PR, QRS, QT and QTc per beat and as medians over usable, non-ectopic beats
@@ -42,7 +44,7 @@ from pipeline.delineate import ABSENT, Delineation, delineate_beats
 from pipeline.ecg import Ecg
 from pipeline.hrv import HeartRate, Hrv, heart_rate_series, heart_rate_summary, hrv_measure
 from pipeline.intervals import BeatIntervals, IntervalSummary, intervals_per_beat, intervals_summary
-from pipeline.qrs import RPeaks, detect_r_peaks
+from pipeline.qrs import RPeaks, r_peaks_across_leads
 from pipeline.quality import QualityWindow, signal_quality
 from pipeline.rhythm import VF_VT_LABEL, Rhythm, RhythmClassifier, RhythmEpisode, VfVtCall, VfVtCaller
 from pipeline.rhythm_features import RecordingBeats
@@ -83,6 +85,9 @@ class Analysis:
             call per window and its episodes; else None.
         uncalibrated_leads: leads whose file gives no amplitude calibration
             (`pipeline.ecg.Ecg.uncalibrated_leads`): their millivolts are nominal.
+        beats_lead: the lead the R peaks were found on: ``lead``, unless the recording's other
+            leads showed it adds beats (`pipeline.qrs.r_peaks_across_leads`);
+            beats_lead_reason: why, in that case; else None.
     """
 
     record: str
@@ -107,6 +112,8 @@ class Analysis:
     timings_s: dict[str, float]
     vf_vt: VfVtCall | None = None
     uncalibrated_leads: tuple[str, ...] = ()
+    beats_lead: str | None = None
+    beats_lead_reason: str | None = None
 
     @property
     def usable_fraction(self) -> float:
@@ -128,6 +135,8 @@ class Analysis:
             "uncalibrated_leads": list(self.uncalibrated_leads),
             "amplitude_notice": amplitude_notice(self.uncalibrated_leads),
             "lead": self.lead,
+            "beats_lead": self.beats_lead or self.lead,
+            "beats_lead_reason": self.beats_lead_reason,
             "r_peaks": self.r_peaks.samples.tolist(),
             "beat_count": len(self.r_peaks),
             "heart_rate_bpm": {
@@ -258,7 +267,9 @@ def analyze(
     with step("quality"):
         quality = signal_quality(lead_mv, ecg.fs)
     with step("beats"):
-        peaks = detect_r_peaks(lead_mv, ecg.fs)
+        # The analysed lead's beats, unless the other leads show it adds beats (P or T waves).
+        choice = r_peaks_across_leads(raw, ecg.fs, index, ecg.lead_names)
+        peaks = choice.peaks
         beat_classes = classify_beats(lead_mv, ecg.fs, peaks.samples)
         ectopic = beat_classes.ectopic
         usable_beat = _beats_in_usable_windows(peaks.samples, ecg.fs, quality)
@@ -305,6 +316,8 @@ def analyze(
         vf_vt=vf_vt_call,
         timings_s=timings,
         uncalibrated_leads=ecg.uncalibrated_leads,
+        beats_lead=ecg.lead_names[choice.index],
+        beats_lead_reason=choice.reason,
     )
 
 

@@ -415,6 +415,7 @@ def report_context(
         "hrv": _hrv_rows(hrv),
         "hrv_reason": " ".join(r for r in (hrv.get("caution"), hrv.get("time_reason")) if r) or None,
         "quality": _quality(analysis) if analysis else None,
+        "beats_lead_reason": (analysis or {}).get("beats_lead_reason"),
         "uncalibrated_leads": ", ".join(
             f"'{name}'" for name in (analysis or {}).get("uncalibrated_leads") or []
         ),

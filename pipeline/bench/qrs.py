@@ -6,9 +6,11 @@
 
 Any WFDB database directory works, at any sampling rate: its records are found by their
 ``.hea`` files (or named with ``--records``); a record without the annotation file is skipped
-and listed. Three detectors run on the same lead, in millivolts, at the record's own rate:
+and listed. The detectors run on the same lead, in millivolts, at the record's own rate:
 
 - ``ours``: `pipeline.qrs.detect_r_peaks`;
+- ``ours-leads``: `pipeline.qrs.r_peaks_across_leads`, the beats the analysis uses: the scored
+  lead's, unless the record's other leads show that it adds beats (every lead is read);
 - ``neurokit``: NeuroKit2's default, ``ecg_clean(method="neurokit")`` then
   ``ecg_peaks(method="neurokit")``;
 - ``pantompkins1985``: NeuroKit2's Pan-Tompkins, ``ecg_clean`` then ``ecg_peaks`` with
@@ -60,7 +62,7 @@ import numpy as np
 import wfdb
 
 from pipeline.physionet_sources import record_source
-from pipeline.qrs import detect_r_peaks
+from pipeline.qrs import detect_r_peaks, r_peaks_across_leads
 from pipeline.units import units_mv_factor
 
 # MIT-BIH beat annotation codes (PhysioNet, "Table of annotation codes"): normal, bundle
@@ -71,7 +73,7 @@ BEAT_SYMBOLS = frozenset("NLRBAaJSVrFejnE/fQ?")
 # ANSI/AAMI EC57: a detection within 150 ms of a reference beat detects it.
 MATCH_WINDOW_S = 0.150
 
-METHODS = ("ours", "neurokit", "pantompkins1985")
+METHODS = ("ours", "ours-leads", "neurokit", "pantompkins1985")
 
 
 @dataclass(frozen=True)
@@ -177,10 +179,16 @@ def records_run(
     return rows
 
 
-def method_peaks(method: str, signal_mv: np.ndarray, fs: float) -> np.ndarray:
-    """The R-peak samples ``method`` (one of `METHODS`) finds in one lead."""
+def method_peaks(
+    method: str, signal_mv: np.ndarray, fs: float, all_leads_mv: np.ndarray | None = None, lead: int = 0
+) -> np.ndarray:
+    """The R-peak samples ``method`` (one of `METHODS`) finds in one lead (``ours-leads``: in
+    lead ``lead`` of ``all_leads_mv``, checked against the others as the analysis does)."""
     if method == "ours":
         return detect_r_peaks(signal_mv, fs).samples
+    if method == "ours-leads":
+        leads = signal_mv[:, None] if all_leads_mv is None else all_leads_mv
+        return r_peaks_across_leads(leads, fs, lead if all_leads_mv is not None else 0).peaks.samples
     import neurokit2 as nk  # imported here: slow to import, and only the benchmark needs it
 
     with warnings.catch_warnings():  # its warnings would drown the table; the scores tell
@@ -208,15 +216,21 @@ def record_scored(task: _RecordTask) -> dict:
     try:
         header = wfdb.rdheader(path)
         channel = channel_index(header.sig_name or [], task.lead)
-        signal_record = wfdb.rdrecord(path, channels=[channel])
+        channels = None if "ours-leads" in task.methods else [channel]
+        signal_record = wfdb.rdrecord(path, channels=channels)
         annotation = wfdb.rdann(path, task.annotator)
-        unit = (signal_record.units or ["mV"])[0] or "mV"
-        signal_mv = signal_record.p_signal[:, 0] * units_mv_factor(unit, str(signal_record.sig_name[0]))
+        names = [str(name) for name in signal_record.sig_name]
+        units = [unit or "mV" for unit in (signal_record.units or ["mV"] * len(names))]
+        factors = np.array([units_mv_factor(unit, name) for unit, name in zip(units, names, strict=True)])
+        all_leads_mv = np.asarray(signal_record.p_signal, dtype=np.float64) * factors
     except (OSError, ValueError, IndexError) as error:
         return {"record": task.record, "skipped": f"unreadable: {error}"}
 
     fs = float(signal_record.fs)
-    signal_mv, n_filled = _gaps_bridged(signal_mv)
+    column = channel if channels is None else 0
+    signal_mv, n_filled = _gaps_bridged(all_leads_mv[:, column])
+    if channels is None:
+        all_leads_mv = np.column_stack([_gaps_bridged(all_leads_mv[:, k])[0] for k in range(len(names))])
     symbols = np.asarray(annotation.symbol)
     positions = np.asarray(annotation.sample, dtype=np.int64)
     reference = positions[np.isin(symbols, list(BEAT_SYMBOLS))]
@@ -227,7 +241,7 @@ def record_scored(task: _RecordTask) -> dict:
     row: dict = {
         "record": task.record,
         "fs": fs,
-        "lead": str(signal_record.sig_name[0]),
+        "lead": names[column],
         "duration_s": round(signal_mv.size / fs, 3),
         "reference_beats": int(reference.size),
         "excluded_s": round(sum(end - start for start, end in excluded) / fs, 3),
@@ -237,7 +251,7 @@ def record_scored(task: _RecordTask) -> dict:
     for method in task.methods:
         started = time.perf_counter()
         try:
-            detected = np.sort(method_peaks(method, signal_mv, fs))
+            detected = np.sort(method_peaks(method, signal_mv, fs, all_leads_mv, column))
         except Exception as error:  # a failing comparator must not stop the benchmark
             row["methods"][method] = {"error": f"{type(error).__name__}: {error}"}
             continue

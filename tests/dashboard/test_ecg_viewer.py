@@ -163,3 +163,17 @@ def test_the_findings_warn_when_amplitudes_are_nominal():
     alerts = [c for c in flagged.children if getattr(c, "id", None) == "findings-amplitude"]
     assert len(alerts) == 1 and alerts[0].children == notice and alerts[0].color == "warning"
     assert "findings-amplitude" not in str(plain) and "not calibrated" not in str(plain)
+
+
+def test_the_findings_say_when_beats_were_counted_on_another_lead():
+    from components.findings import findings_panel
+
+    reason = "Beats counted on lead V3: 27 % of the 946 beats found on lead D3 have no beat on lead V3."
+    analysis = {"duration_s": 60.0, "quality": [], "rhythm": None, "lead": "D3", "beat_count": 70}
+
+    shown = findings_panel(analysis | {"beats_lead_reason": reason}, sex=None, risk=None)
+    plain = findings_panel(analysis | {"beats_lead_reason": None}, sex=None, risk=None)
+
+    alerts = [c for c in shown.children if getattr(c, "id", None) == "findings-beats-lead"]
+    assert len(alerts) == 1 and alerts[0].children == reason
+    assert "findings-beats-lead" not in str(plain)

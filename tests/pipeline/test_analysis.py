@@ -79,6 +79,26 @@ def test_json_follows_the_contract_and_has_no_nan(mitdb_100):
     assert set(result["timings_s"]) == set(STEPS)
     assert len(result["beats"]["qrs_onset"]) == len(result["r_peaks"])
     assert result["uncalibrated_leads"] == [] and result["amplitude_notice"] is None
+    assert result["beats_lead"] == "MLII" and result["beats_lead_reason"] is None
+
+
+def test_beats_come_from_another_lead_where_the_analysed_one_adds_t_and_p_waves():
+    """qtdb sele0129: the lead closest to II is lead III (D3), where P and T waves pass for beats
+    for minutes (pipeline.qrs); the heart rate must be the annotated beats' all the same."""
+    path = str(physionet_record("qtdb", "sele0129"))
+    header = wfdb.rdheader(path)
+    record = wfdb.rdrecord(path)
+    ecg = Ecg(record.p_signal, float(header.fs), tuple(record.sig_name), "sele0129.hea", "sele0129")
+    reference = reference_beats(wfdb.rdann(path, "atr"))
+
+    result = analyze(ecg).to_dict()
+
+    assert result["lead"] == "D3" and result["beats_lead"] == "V3"
+    assert result["beats_lead_reason"].startswith("Beats counted on lead V3")
+    tally = beats_tally(reference, np.asarray(result["r_peaks"]), 0.150 * header.fs)
+    assert tally.sensitivity_pct >= 99.9 and tally.positive_predictivity_pct >= 99.9
+    reference_hr = 60.0 * (reference.size - 1) / ((reference[-1] - reference[0]) / header.fs)
+    assert result["heart_rate_bpm"]["mean"] == pytest.approx(reference_hr, abs=1.0)
 
 
 def test_leads_without_a_gain_are_named_in_the_json_with_a_notice():

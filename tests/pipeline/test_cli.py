@@ -92,3 +92,12 @@ def test_a_record_without_amplitude_calibration_says_so_on_its_line_and_in_its_j
     result = json.loads((tmp_path / "sel14046.json").read_text())
     assert result["uncalibrated_leads"] == ["record 14046, signal 0", "record 14046, signal 1"]
     assert "nominal" in result["amplitude_notice"]
+
+
+def test_beats_counted_on_another_lead_are_named_on_the_line(capsys):
+    assert main(["analyze", str(physionet_record("qtdb", "sele0129"))]) == 0
+
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("sele0129: lead D3, 900.0 s, 671 beats,") and line.endswith(
+        "; beats counted on lead V3"
+    )

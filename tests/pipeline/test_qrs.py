@@ -18,7 +18,7 @@ from scipy.signal import resample_poly
 from pipeline.bench.qrs import BEAT_SYMBOLS, beats_matched, beats_tally
 from pipeline.bench.qrs import main as bench_main
 from pipeline.errors import EcgRateError, EcgSignalError, EcgTooShortError
-from pipeline.qrs import RPeaks, detect_r_peaks
+from pipeline.qrs import RPeaks, detect_r_peaks, r_peaks_across_leads
 from tests.pipeline.physionet_data import physionet_record
 
 MITDB_FS = 360.0
@@ -266,7 +266,8 @@ def test_benchmark_command_writes_valid_json(tmp_path, capsys):
 
     assert status == 0
     result = json.loads(out.read_text())
-    assert set(result["summary"]) == {"ours", "neurokit", "pantompkins1985"}
+    assert set(result["summary"]) == {"ours", "ours-leads", "neurokit", "pantompkins1985"}
+    assert result["summary"]["ours-leads"]["tp"] == result["summary"]["ours"]["tp"]  # no lead changed
     assert [row["record"] for row in result["records"]] == ["100", "101"]
     ours = result["summary"]["ours"]
     assert ours["records"] == 2 and ours["tp"] + ours["fn"] == 2273 + 1865  # the beats in 100 and 101
@@ -323,3 +324,71 @@ def test_benchmark_lists_records_without_annotations(tmp_path, capsys):
     assert result["records_skipped"] == {"sel30": "no .atr annotation file"}
     assert result["records_scored"] == 1 and result["records"][0]["fs"] == 250.0
     assert "skipped sel30" in capsys.readouterr().out
+
+
+# --- the detection lead checked against the record's other leads ---------------------------------
+
+
+def test_a_lead_that_adds_t_and_p_waves_gives_way_to_a_lead_that_does_not():
+    """qtdb sele0129 (European ST-T e0129): lead III (D3) has a small notched QRS and steep T
+    waves at 40 a minute, and the detector takes P and T waves for beats there for minutes;
+    V3 shows every annotated beat."""
+    path = str(physionet_record("qtdb", "sele0129"))
+    record = wfdb.rdrecord(path)
+    reference = reference_beats(wfdb.rdann(path, "atr"))
+    leads = np.nan_to_num(record.p_signal)
+    assert record.sig_name == ["D3", "V3"]
+    alone = detect_r_peaks(leads[:, 0], record.fs)
+    assert tally(reference, alone).positive_predictivity_pct < 75.0  # the failure this guards against
+
+    choice = r_peaks_across_leads(leads, record.fs, 0, ("D3", "V3"))
+
+    assert choice.index == 1
+    result = tally(reference, choice.peaks)
+    assert result.sensitivity_pct >= 99.9 and result.positive_predictivity_pct >= 99.9
+    assert choice.reason.startswith("Beats counted on lead V3:") and "lead D3" in choice.reason
+
+
+def two_leads_of_mitdb_100() -> tuple[np.ndarray, np.ndarray]:
+    signal, reference = mitdb_slice("100", 0.0, 300.0)
+    return np.column_stack([signal, signal.copy()]), reference
+
+
+def test_a_lead_that_misses_beats_does_not_replace_the_lead_that_has_them():
+    """The other lead loses every 5th QRS complex (flattened): it has fewer beats, all of them
+    confirmed, but its interval around each missed beat is twice its neighbours', so the
+    preferred lead's extra beats are real and it stays."""
+    leads, reference = two_leads_of_mitdb_100()
+    half = round(0.1 * MITDB_FS)
+    for beat in reference[::5]:
+        leads[max(0, beat - half) : beat + half, 1] = leads[max(0, beat - half), 1]
+
+    choice = r_peaks_across_leads(leads, MITDB_FS, 0)
+
+    assert choice.index == 0 and choice.reason is None
+    assert tally(reference, choice.peaks).sensitivity_pct >= 99.9
+
+
+def test_a_lead_with_spikes_between_the_beats_gives_way():
+    """The preferred lead gets a 1.5-mV spike 400 ms after every QRS complex (an artefact inside
+    the steady rhythm); the untouched copy replaces it."""
+    leads, reference = two_leads_of_mitdb_100()
+    t = np.arange(leads.shape[0]) / MITDB_FS
+    for beat in reference:
+        leads[:, 0] += 1.5 * np.exp(-(((t - beat / MITDB_FS - 0.4) / 0.008) ** 2))
+    assert tally(reference, detect_r_peaks(leads[:, 0], MITDB_FS)).positive_predictivity_pct < 80.0
+
+    choice = r_peaks_across_leads(leads, MITDB_FS, 0, ("spiky", "clean"))
+
+    assert choice.index == 1 and "lead spiky" in choice.reason
+    result = tally(reference, choice.peaks)
+    assert result.sensitivity_pct >= 99.9 and result.positive_predictivity_pct >= 99.9
+
+
+def test_one_lead_or_agreeing_leads_keep_the_preferred_lead():
+    leads, reference = two_leads_of_mitdb_100()
+
+    for signal in (leads[:, :1], leads[:, 0], leads):
+        choice = r_peaks_across_leads(signal, MITDB_FS, 0)
+        assert choice.index == 0 and choice.reason is None
+        np.testing.assert_array_equal(choice.peaks.samples, detect_r_peaks(leads[:, 0], MITDB_FS).samples)

@@ -225,6 +225,22 @@ def test_a_lead_without_calibration_is_flagged_where_amplitudes_are_read(recordi
 
 
 @needs_poppler
+def test_beats_counted_on_another_lead_are_said_so_beside_the_beat_count(recording, tmp_path):
+    analysis, *_ = recording
+    reason = "Beats counted on lead V5: 27 % of the 1915 beats found on lead MLII have no beat on lead V5."
+
+    text = " ".join(
+        pdf_text(
+            clinician_report_pdf(report_fields(), analysis | {"beats_lead_reason": reason}), tmp_path
+        ).split()
+    )
+
+    assert reason in text
+    plain = " ".join(pdf_text(clinician_report_pdf(report_fields(), analysis), tmp_path, "plain.pdf").split())
+    assert "Beats counted on lead" not in plain
+
+
+@needs_poppler
 def test_the_validated_vf_vt_call_is_printed_where_the_rhythm_names_are_not(recording, tmp_path):
     analysis, *_ = recording
     windows = [{"start_s": 5.0 * k, "end_s": 5.0 * k + 10, "probability": 0.1} for k in range(59)]
