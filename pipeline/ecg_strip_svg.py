@@ -91,6 +91,7 @@ def ecg_strip_svg(
     duration_s: float = 10.0,
     height_mm: float = STRIP_HEIGHT_MM,
     baseline_mm: float = BASELINE_FROM_TOP_MM,
+    calibrated: bool = True,
 ) -> str:
     """One lead from `start_s` for `duration_s` seconds at 25 mm/s and 10 mm/mV, as SVG text.
 
@@ -100,6 +101,9 @@ def ecg_strip_svg(
         lead_name: printed at the top left of the strip.
         start_s, duration_s: the stretch drawn, s; a recording shorter than that leaves paper blank.
         height_mm, baseline_mm: paper height, and the 0 mV line's distance from the top, mm.
+        calibrated: False for a lead whose file gives no gain (`pipeline.ecg.Ecg.uncalibrated_leads`):
+            no 1-mV pulse is drawn (it would vouch for a scale nobody measured) and the label says
+            the scale is nominal.
 
     Returns:
         ``<svg>`` text whose width is ``8 + 25 * duration_s`` mm; the trace is the polyline of
@@ -115,7 +119,7 @@ def ecg_strip_svg(
         f'viewBox="0 0 {_f(width)} {_f(height_mm)}">',
         f'<rect x="0" y="0" width="{_f(width)}" height="{_f(height_mm)}" fill="#fffafa"/>',
         _grid(0.0, width, height_mm),
-        _calibration_pulse(baseline_mm),
+        *([_calibration_pulse(baseline_mm)] if calibrated else []),
     ]
     segments: list[list[str]] = [[]]
     for index in range(first, last):
@@ -132,7 +136,8 @@ def ecg_strip_svg(
                 f'<polyline class="trace" points="{" ".join(points)}" fill="none" stroke="{TRACE}" '
                 'stroke-width="0.25" stroke-linejoin="round"/>'
             )
-    label = f"{lead_name} · {start_s:.0f}–{start_s + duration_s:.0f} s · 25 mm/s · 10 mm/mV"
+    scale = "10 mm/mV" if calibrated else "10 mm/mV nominal (uncalibrated)"
+    label = f"{lead_name} · {start_s:.0f}–{start_s + duration_s:.0f} s · 25 mm/s · {scale}"
     parts.append(
         f'<text x="{_f(CALIBRATION_ZONE_MM + 1)}" y="3.2" font-size="2.8" '
         f'font-family="DejaVu Sans, sans-serif" fill="#333">{escape(label)}</text>'

@@ -332,8 +332,16 @@ def strips(analysis: dict | None, signal_mv: np.ndarray | None, fs: float | None
     names = list(lead_names or [f"lead {i + 1}" for i in range(signal.shape[1])])
     duration = signal.shape[0] / fs
     start = _strip_start(analysis, duration)
+    uncalibrated = set((analysis or {}).get("uncalibrated_leads") or [])
     leads = [
-        {"name": names[i], "uri": _data_uri(ecg_strip_svg(signal[:, i], fs, names[i], start_s=start))}
+        {
+            "name": names[i],
+            "uri": _data_uri(
+                ecg_strip_svg(
+                    signal[:, i], fs, names[i], start_s=start, calibrated=names[i] not in uncalibrated
+                )
+            ),
+        }
         for i in range(min(signal.shape[1], MAX_STRIP_LEADS))
     ]
     analysed = (analysis or {}).get("lead")

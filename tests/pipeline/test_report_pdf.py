@@ -171,6 +171,24 @@ def test_strip_is_on_true_ecg_paper_25_mm_per_s_and_10_mm_per_mv():
     assert minor + major == 259 + 36  # a line every 1 mm
 
 
+def test_an_uncalibrated_strip_has_no_calibration_pulse_and_says_its_scale_is_nominal():
+    fs = 500.0
+    signal = np.zeros(int(12 * fs))
+    signal[int(2 * fs)] = 1.0
+
+    root = ET.fromstring(ecg_strip_svg(signal, fs, "II", calibrated=False))
+    calibrated = ET.fromstring(ecg_strip_svg(signal, fs, "II"))
+
+    assert [p for p in root.iter(f"{SVG}path") if p.get("class") == "calibration"] == []
+    assert "10 mm/mV nominal (uncalibrated)" in "".join(root.itertext())
+    assert len([p for p in calibrated.iter(f"{SVG}path") if p.get("class") == "calibration"]) == 1
+    assert "nominal" not in "".join(calibrated.itertext())
+    np.testing.assert_array_equal(
+        trace_points(ET.tostring(root, encoding="unicode")),
+        trace_points(ET.tostring(calibrated, encoding="unicode")),
+    )  # the trace itself is drawn alike
+
+
 def test_overview_marks_episodes_and_unusable_stretches(recording):
     analysis, cleaned, fs, _ = recording
     svg = ecg_overview_svg(
@@ -219,6 +237,7 @@ def test_a_lead_without_calibration_is_flagged_where_amplitudes_are_read(recordi
         "Amplitude not calibrated in 'MLII': no gain in the file, mV nominal; do not read amplitudes" in text
     )
     assert "Amplitude not calibrated in 'MLII': the mV scale is nominal." in text  # by the 10 mm/mV strips
+    assert "MLII · " in text and "10 mm/mV nominal (uncalibrated)" in text  # the strip's own label
     assert pages(pdf, tmp_path) == pages(
         clinician_report_pdf(report_fields(), analysis, cleaned, fs, leads), tmp_path
     )
