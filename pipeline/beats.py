@@ -81,9 +81,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage, signal
+from scipy import signal
 
 from pipeline.errors import EcgRateError, EcgSignalError
+from pipeline.running import running_median
 from pipeline.validate import MIN_FS_HZ
 
 # The beat window: +-100 ms around the energy centroid, 0.5-40 Hz (the monitoring band), sampled
@@ -307,10 +308,8 @@ def _prematurity(peaks: np.ndarray, different_shape: np.ndarray) -> tuple[np.nda
     if np.count_nonzero(normal_pair) < _MIN_BEATS:
         normal_pair = np.ones_like(normal_pair)
     kept = np.flatnonzero(normal_pair)
-    reference = ndimage.median_filter(rr[kept], size=_REFERENCE_INTERVALS, mode="nearest")
-    deviation = ndimage.median_filter(
-        np.abs(rr[kept] / reference - 1.0), size=_REFERENCE_INTERVALS, mode="nearest"
-    )
+    reference = running_median(rr[kept], _REFERENCE_INTERVALS)
+    deviation = running_median(np.abs(rr[kept] / reference - 1.0), _REFERENCE_INTERVALS)
     nearest = np.clip(np.searchsorted(kept, np.arange(rr.size)), 0, kept.size - 1)
     rr_ratio = np.concatenate(([np.nan], rr / reference[nearest]))
     irregular = np.concatenate(([False], deviation[nearest] >= _MAX_REGULAR_DEVIATION))

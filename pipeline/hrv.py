@@ -98,8 +98,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import interpolate, ndimage
+from scipy import interpolate
 from scipy import signal as sp_signal
+
+from pipeline.running import running_median, running_percentile
 
 # Heart rate: running median of 9 RR intervals; runs shorter than 3 intervals give no value.
 _HR_MEDIAN_INTERVALS = 9
@@ -197,7 +199,7 @@ def heart_rate_series(
     for start, stop in _runs(counted):
         if stop - start < _HR_MIN_RUN_INTERVALS:
             continue
-        smoothed = _running_median(rr_ms[start:stop], _HR_MEDIAN_INTERVALS)
+        smoothed = running_median(rr_ms[start:stop], _HR_MEDIAN_INTERVALS)
         times.append(end_s[start:stop])
         rates.append(60_000.0 / smoothed)
     if not times:
@@ -322,26 +324,6 @@ def _rr_intervals(
     return rr_ms, peaks[1:] / fs, included[1:] & included[:-1]
 
 
-def _running_median(values: np.ndarray, size: int) -> np.ndarray:
-    """Centred running median of ``size`` (odd) values; near the ends, of those there are (at
-    least ``size // 2 + 1``). Repeating the edge value instead, as a median filter's "nearest"
-    mode does, lets the last value alone be the median there (five copies of nine)."""
-    return _running_percentile(values, size, 50.0)
-
-
-def _running_percentile(values: np.ndarray, size: int, q: float) -> np.ndarray:
-    """Centred running ``q``-th percentile of ``size`` (odd) values, as `scipy.ndimage`'s
-    percentile filter takes it (the value of rank ``int(q / 100 * count)`` in order), over the
-    values there are near the ends (see `_running_median`)."""
-    values = np.asarray(values, dtype=np.float64)
-    half = size // 2
-    out = ndimage.percentile_filter(values, q, size=size, mode="nearest")  # right away from the ends
-    for i in [*range(min(half, values.size)), *range(max(half, values.size - half), values.size)]:
-        window = np.sort(values[max(0, i - half) : i + half + 1])
-        out[i] = window[min(int(q / 100.0 * window.size), window.size - 1)]
-    return out
-
-
 def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
     """(start, stop) of each run of True values in ``flags``."""
     edges = np.diff(np.concatenate(([0], flags.astype(np.int8), [0])))
@@ -355,8 +337,8 @@ def _artefacts_removed(rr_ms: np.ndarray, nn: np.ndarray) -> np.ndarray:
     if kept.size < _ARTEFACT_MEDIAN_INTERVALS:
         return nn
     values = rr_ms[kept]
-    deviation = values - _running_median(values, _ARTEFACT_MEDIAN_INTERVALS)
-    q1, q3 = (_running_percentile(deviation, _ARTEFACT_SPREAD_INTERVALS, q) for q in (25, 75))
+    deviation = values - running_median(values, _ARTEFACT_MEDIAN_INTERVALS)
+    q1, q3 = (running_percentile(deviation, _ARTEFACT_SPREAD_INTERVALS, q) for q in (25, 75))
     threshold = np.maximum(
         _ARTEFACT_QUARTILE_DEVIATIONS * (q3 - q1) / 2.0, _ARTEFACT_MIN_FRACTION * (values - deviation)
     )

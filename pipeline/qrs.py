@@ -151,6 +151,7 @@ import numpy as np
 from scipy import ndimage, signal
 
 from pipeline.errors import EcgRateError, EcgSignalError, EcgTooShortError
+from pipeline.running import running_median
 from pipeline.validate import MIN_FS_HZ
 
 # Pan & Tompkins 1985: the pass band of their integer filters, the integration window (about
@@ -374,8 +375,7 @@ def _share_in_regular_intervals(beats: np.ndarray, others: np.ndarray) -> float:
     if beats.size == 0:
         return 0.0
     rr = np.diff(others).astype(np.float64)
-    half = _LOCAL_RR_INTERVALS // 2
-    local = np.array([np.median(rr[max(0, k - half) : k + half + 1]) for k in range(rr.size)])
+    local = running_median(rr, _LOCAL_RR_INTERVALS)
     after = np.searchsorted(others, beats) - 1  # the interval others[after], others[after + 1]
     inside = (after >= 0) & (after < rr.size)
     k = np.clip(after, 0, rr.size - 1)
