@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pipeline.analysis import Analysis, analyze
+from pipeline.ecg import leads_quoted
 from pipeline.errors import EcgError
 from pipeline.load import load_ecg
 
@@ -93,12 +94,12 @@ def summary_line(analysis: Analysis) -> str:
         f"QTc Bazett {value(iv.qtc_bazett_ms)} ms, "
         f"usable {100 * analysis.usable_fraction:.0f} %, {rhythm}"
         + (f"; beats counted on lead {analysis.beats_lead}" if analysis.beats_lead_reason else "")
-        + (f"; {_uncalibrated(analysis.uncalibrated_leads)}" if analysis.uncalibrated_leads else "")
+        + (
+            f"; amplitude not calibrated in {leads_quoted(analysis.uncalibrated_leads)}"
+            if analysis.uncalibrated_leads
+            else ""
+        )
     )
-
-
-def _uncalibrated(leads: tuple[str, ...]) -> str:
-    return "amplitude not calibrated in " + ", ".join(f"'{name}'" for name in leads)
 
 
 def _rhythm_classifier(choice: str):

@@ -41,7 +41,7 @@ import numpy as np
 from pipeline.beats import classify_beats
 from pipeline.clean import ecg_clean
 from pipeline.delineate import ABSENT, Delineation, delineate_beats
-from pipeline.ecg import Ecg
+from pipeline.ecg import Ecg, leads_quoted
 from pipeline.hrv import HeartRate, Hrv, heart_rate_series, heart_rate_summary, hrv_measure
 from pipeline.intervals import BeatIntervals, IntervalSummary, intervals_per_beat, intervals_summary
 from pipeline.qrs import RPeaks, r_peaks_across_leads
@@ -208,7 +208,7 @@ def amplitude_notice(uncalibrated_leads: Sequence[str]) -> str | None:
     """What a reader must know when leads have no amplitude calibration; None when all have one."""
     if not uncalibrated_leads:
         return None
-    names = ", ".join(f"'{name}'" for name in uncalibrated_leads)
+    names = leads_quoted(uncalibrated_leads)
     which = f"lead {names}" if len(uncalibrated_leads) == 1 else f"leads {names}"
     return (
         f"Amplitude not calibrated: the file gives no gain for {which}, so millivolts there are "

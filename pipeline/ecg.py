@@ -10,6 +10,7 @@ loaders; other names (``MLII``, ``V5``, ``ECG1``) are kept as the file gives the
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,6 +48,11 @@ _LEAD_NAME_PUNCTUATION = re.compile(r"[\s_\-.:()\[\]]+")
 
 
 _STANDARD_LEAD_BY_KEY = {lead.casefold(): lead for lead in STANDARD_LEADS}
+
+
+def leads_quoted(names: Sequence[str]) -> str:
+    """Lead names as a reader sees them in a sentence: ``'II', 'V5'`` (names may hold commas)."""
+    return ", ".join(f"'{name}'" for name in names)
 
 
 def lead_name_canonical(name: str) -> str:

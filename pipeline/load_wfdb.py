@@ -76,8 +76,8 @@ def wfdb_read(header_path: Path, *, source: str, max_bytes: int) -> Ecg:
         EcgSignalError: a lead's units are not a voltage.
     """
     record_path = header_path.with_suffix("")
-    header = _header_read(record_path)
-    uncalibrated = _uncalibrated_signals(record_path.with_name(record_path.name + ".hea"), header.n_sig)
+    header, header_lines = _header_read(record_path)
+    uncalibrated = _uncalibrated_signals(header_lines, header.n_sig)
     data_paths = _data_paths_checked(header, header_path)
     annotation_path = record_path.with_name(record_path.name + ".atr")
     _size_check(
@@ -114,7 +114,8 @@ def wfdb_read(header_path: Path, *, source: str, max_bytes: int) -> Ecg:
     )
 
 
-def _header_read(record_path: Path) -> wfdb.Record:
+def _header_read(record_path: Path) -> tuple[wfdb.Record, list[list[str]]]:
+    """The header as `wfdb` reads it, checked, and its own lines' fields (`_header_lines`)."""
     shown = record_path.name + ".hea"
     try:
         header = wfdb.rdheader(str(record_path))
@@ -133,10 +134,11 @@ def _header_read(record_path: Path) -> wfdb.Record:
             f"'{shown}' announces {header.n_sig} signals but describes {described}: the header is "
             "incomplete. Please send the record's original .hea file."
         )
-    record_line = _header_lines(record_path.with_name(shown))[0]
+    lines = _header_lines(record_path.with_name(shown))
+    record_line = lines[0]
     if not header.fs or len(record_line) < 3 or _RATE_FIELD.fullmatch(record_line[2]) is None:
         raise EcgFormatError(f"'{shown}' does not say how many samples per second were recorded.")
-    return header
+    return header, lines
 
 
 # header(5) record line: name[/segments] signals rate[/counter rate[(base counter)]] ...
@@ -155,13 +157,12 @@ def _header_lines(header_path: Path) -> list[list[str]]:
 _GAIN_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
 
-def _uncalibrated_signals(header_path: Path, n_signals: int) -> list[bool]:
+def _uncalibrated_signals(header_lines: list[list[str]], n_signals: int) -> list[bool]:
     """Per signal, whether its header line gives no ADC gain or a gain of 0 ("uncalibrated").
 
     `wfdb` replaces such a gain by 200 without saying so, so the header's own text is read."""
-    lines = _header_lines(header_path)[1 : 1 + n_signals]
     flags = []
-    for fields in lines:
+    for fields in header_lines[1 : 1 + n_signals]:
         number = _GAIN_NUMBER.match(fields[2]) if len(fields) > 2 else None
         flags.append(number is None or float(number.group(0)) == 0.0)
     return flags + [False] * (n_signals - len(flags))

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from pipeline.ecg import leads_quoted
 from pipeline.ecg_strip_svg import ecg_overview_svg, ecg_strip_svg, overview_caption
 from pipeline.risk import framingham_category, grace_mortality_pct
 
@@ -424,9 +425,7 @@ def report_context(
         "hrv_reason": " ".join(r for r in (hrv.get("caution"), hrv.get("time_reason")) if r) or None,
         "quality": _quality(analysis) if analysis else None,
         "beats_lead_reason": (analysis or {}).get("beats_lead_reason"),
-        "uncalibrated_leads": ", ".join(
-            f"'{name}'" for name in (analysis or {}).get("uncalibrated_leads") or []
-        ),
+        "uncalibrated_leads": leads_quoted((analysis or {}).get("uncalibrated_leads") or []),
         "risk": _risk(report),
         "strips": strips(analysis, signal_mv, fs, lead_names),
         "disclaimer": DISCLAIMER,

@@ -219,6 +219,12 @@ def errors_scored(reference: ReferenceBeats, waves: dict[str, np.ndarray], fs: f
     return out
 
 
+def has_global_value(count: int, beats: int) -> bool:
+    """Whether an interval marked on ``count`` of a record's ``beats`` gives the record a global
+    value, under the rule the analysis prints one by (`pipeline.intervals`)."""
+    return count >= MIN_BEATS and count >= MIN_SHARE * beats
+
+
 def record_status(annotated: int, measured: int, beats: int) -> str:
     """Whether a record's global interval is scored, from how many of its ``beats`` (the matched
     annotated ones) the reference annotated and the method measured.
@@ -230,10 +236,7 @@ def record_status(annotated: int, measured: int, beats: int) -> str:
     ``not_measured`` (the reference has one, the method not: a failure, counted),
     ``reported_without_reference`` (the method has one, the reference not) or ``neither``."""
 
-    def has_global(count: int) -> bool:
-        return count >= MIN_BEATS and count >= MIN_SHARE * beats
-
-    reference, method = has_global(annotated), has_global(measured)
+    reference, method = has_global_value(annotated, beats), has_global_value(measured, beats)
     if reference:
         return "scored" if method else "not_measured"
     return "reported_without_reference" if method else "neither"
@@ -392,7 +395,7 @@ def reference_global_ms(reference: ReferenceBeats, fs: float) -> dict[str, float
     for name, (start, end) in INTERVALS.items():
         starts, ends = getattr(reference, start), getattr(reference, end)
         annotated = (starts != ABSENT) & (ends != ABSENT)
-        has_one = record_status(int(annotated.sum()), int(annotated.sum()), len(reference)) == "scored"
+        has_one = has_global_value(int(annotated.sum()), len(reference))
         out[name] = float(np.median(ends[annotated] - starts[annotated])) * 1000.0 / fs if has_one else None
     return out
 

@@ -187,8 +187,9 @@ def method_peaks(
     if method == "ours":
         return detect_r_peaks(signal_mv, fs).samples
     if method == "ours-leads":
-        leads = signal_mv[:, None] if all_leads_mv is None else all_leads_mv
-        return r_peaks_across_leads(leads, fs, lead if all_leads_mv is not None else 0).peaks.samples
+        return r_peaks_across_leads(
+            signal_mv if all_leads_mv is None else all_leads_mv, fs, lead
+        ).peaks.samples
     import neurokit2 as nk  # imported here: slow to import, and only the benchmark needs it
 
     with warnings.catch_warnings():  # its warnings would drown the table; the scores tell
@@ -228,9 +229,9 @@ def record_scored(task: _RecordTask) -> dict:
 
     fs = float(signal_record.fs)
     column = channel if channels is None else 0
-    signal_mv, n_filled = _gaps_bridged(all_leads_mv[:, column])
-    if channels is None:
-        all_leads_mv = np.column_stack([_gaps_bridged(all_leads_mv[:, k])[0] for k in range(len(names))])
+    bridged = [_gaps_bridged(all_leads_mv[:, k]) for k in range(len(names))]
+    all_leads_mv = np.column_stack([values for values, _ in bridged])
+    signal_mv, n_filled = bridged[column]
     symbols = np.asarray(annotation.symbol)
     positions = np.asarray(annotation.sample, dtype=np.int64)
     reference = positions[np.isin(symbols, list(BEAT_SYMBOLS))]
@@ -275,13 +276,14 @@ def benchmark_run(
 ) -> dict:
     """Score ``methods`` on ``database``; returns the JSON-ready result (see the module)."""
     started = time.perf_counter()
-    folder = database.resolve().name
-    left_out = {
-        name: f"excerpt of {record_source(folder, name)}, left out (--exclude-source)"
-        for name in records_listed(database, records)
-        if record_source(folder, name) in set(exclude_sources)
-    }
-    names = [name for name in records_listed(database, records) if name not in left_out]
+    folder, excluded_sources = database.resolve().name, set(exclude_sources)
+    names, left_out = [], {}
+    for name in records_listed(database, records):
+        source = record_source(folder, name)
+        if source in excluded_sources:
+            left_out[name] = f"excerpt of {source}, left out (--exclude-source)"
+        else:
+            names.append(name)
     tasks = [_RecordTask(str(database), name, annotator, lead, include_vf, tuple(methods)) for name in names]
     rows = records_run(record_scored, tasks, jobs, progress)
     rows += [{"record": name, "skipped": reason} for name, reason in left_out.items()]
